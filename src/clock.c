@@ -1,0 +1,79 @@
+#include "clock.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+int64_t ct__now_ns(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) {
+        fprintf(stderr, "cthreading: clock_gettime(CLOCK_MONOTONIC) failed\n");
+        abort();
+    }
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+struct timespec ct__ns_to_timespec(int64_t ns)
+{
+    struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000), .tv_nsec = (long)(ns % 1000000000)};
+    return ts;
+}
+
+int ct_timeout_check(double timeout)
+{
+    if (timeout == CT_FOREVER)
+        return 0;
+    if (isnan(timeout) || timeout < 0)
+        return CT_ETIMEOUT;
+    if (timeout > CT_TIMEOUT_MAX)
+        return CT_EOVERFLOW;
+    return 0;
+}
+
+int ct__deadline_make(double timeout, ct__deadline *out)
+{
+    int rc = ct_timeout_check(timeout);
+    if (rc)
+        return rc;
+    if (timeout == CT_FOREVER) {
+        *out = CT__NEVER;
+        return 0;
+    }
+    /* Rounded up so a wait never ends before the time asked for. */
+    double ns = ceil(timeout * 1e9);
+    int64_t now = ct__now_ns();
+    *out = ns >= (double)(CT__NEVER - now) ? CT__NEVER : now + (int64_t)ns;
+    return 0;
+}
+
+int ct__deadline_passed(ct__deadline d)
+{
+    return d != CT__NEVER && ct__now_ns() >= d;
+}
+
+int64_t ct__deadline_left(ct__deadline d)
+{
+    if (d == CT__NEVER)
+        return INT64_MAX;
+    int64_t left = d - ct__now_ns();
+    return left > 0 ? left : 0;
+}
+
+double ct_monotonic(void)
+{
+    return (double)ct__now_ns() / 1e9;
+}
+
+int ct_sleep(double seconds)
+{
+    ct__deadline d;
+    int rc = seconds == CT_FOREVER ? CT_ETIMEOUT : ct__deadline_make(seconds, &d);
+    if (rc)
+        return rc;
+    struct timespec ts = ct__ns_to_timespec(d);
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+        ;
+    return 0;
+}

@@ -1,0 +1,56 @@
+#include "cthreading/error.h"
+
+#include <stddef.h>
+
+struct entry {
+    const char *name;
+    const char *text;
+};
+
+static const struct entry table[] = {
+    [CT_ETIMEDOUT - CT_EBASE_] = {"CT_ETIMEDOUT", "timed out"},
+    [CT_EINVAL - CT_EBASE_] = {"CT_EINVAL", "invalid argument"},
+    [CT_ETIMEOUT - CT_EBASE_] = {"CT_ETIMEOUT", "timeout must be a non-negative number or CT_FOREVER"},
+    [CT_EOVERFLOW - CT_EBASE_] = {"CT_EOVERFLOW", "timeout is greater than CT_TIMEOUT_MAX"},
+    [CT_ENOMEM - CT_EBASE_] = {"CT_ENOMEM", "out of memory"},
+    [CT_EAGAIN - CT_EBASE_] = {"CT_EAGAIN", "can't start new thread"},
+    [CT_ENOTLOCKED - CT_EBASE_] = {"CT_ENOTLOCKED", "release unlocked lock"},
+    [CT_ENOTOWNER - CT_EBASE_] = {"CT_ENOTOWNER", "cannot release or wait on un-acquired lock"},
+    [CT_ESTARTED - CT_EBASE_] = {"CT_ESTARTED", "threads can only be started once"},
+    [CT_ENOTSTARTED - CT_EBASE_] = {"CT_ENOTSTARTED", "cannot join thread before it is started"},
+    [CT_EDEADLK - CT_EBASE_] = {"CT_EDEADLK", "cannot join current thread"},
+    [CT_EACTIVE - CT_EBASE_] = {"CT_EACTIVE", "cannot set daemon status of active thread"},
+    [CT_EFOREIGN - CT_EBASE_] = {"CT_EFOREIGN", "cannot join a dummy thread"},
+    [CT_EBOUND - CT_EBASE_] = {"CT_EBOUND", "semaphore released too many times"},
+    [CT_ETASKDONE - CT_EBASE_] = {"CT_ETASKDONE", "task_done() called too many times"},
+    [CT_EBROKEN - CT_EBASE_] = {"CT_EBROKEN", "barrier is broken"},
+    [CT_EEMPTY - CT_EBASE_] = {"CT_EEMPTY", "queue is empty"},
+    [CT_EFULL - CT_EBASE_] = {"CT_EFULL", "queue is full"},
+    [CT_ESHUTDOWN - CT_EBASE_] = {"CT_ESHUTDOWN", "shut down"},
+    [CT_ECANCELLED - CT_EBASE_] = {"CT_ECANCELLED", "future was cancelled"},
+    [CT_EBROKENPOOL - CT_EBASE_] = {"CT_EBROKENPOOL", "executor is broken: a worker initializer failed"},
+    [CT_ESTATE - CT_EBASE_] = {"CT_ESTATE", "operation not valid in the object's current state"},
+};
+
+static const struct entry *lookup(int code)
+{
+    if (code <= CT_EBASE_ || code >= CT_ELAST_)
+        return NULL;
+    return &table[code - CT_EBASE_];
+}
+
+const char *ct_strerror(int code)
+{
+    const struct entry *e = lookup(code);
+    if (code == 0)
+        return "success";
+    return e ? e->text : "error code not from cthreading";
+}
+
+const char *ct_errname(int code)
+{
+    const struct entry *e = lookup(code);
+    if (code == 0)
+        return "CT_OK";
+    return e ? e->name : "CT_E?";
+}

@@ -1,0 +1,87 @@
+/*
+ * Internal: park, the one wait/wake mechanism (layer 2 of DESIGN.md).
+ *
+ * A thread parks on a 32-bit word while the word holds an expected value,
+ * until another thread wakes it or a deadline passes. Every blocking call
+ * in the library is a loop around ct__park_wait:
+ *
+ *     while (!condition_holds(obj)) {
+ *         if (ct__deadline_passed(dl)) return CT_ETIMEDOUT;
+ *         ct__park_wait(&obj->word, seen, dl, flags, obj, "kind");
+ *     }
+ *
+ * park's return value is only a hint. It may return early for any reason
+ * (a signal, a spurious wake-up, chaos mode below), so callers always
+ * re-check both their state and their own deadline. Test builds prove that
+ * by switching on chaos mode, which makes a share of the waits return at
+ * once, half of them claiming a timeout.
+ *
+ * Two backends share this interface: futex (Linux, park_futex.c) and a
+ * parking lot of hashed mutex+condvar buckets for any POSIX system
+ * (park_lot.c, chosen with -DCT_PARK_LOT). CT__PARK_SHARED marks a word in
+ * memory shared between processes: the futex backend then uses a shared
+ * futex; the parking lot, which lives in one process, falls back to
+ * polling the word with short sleeps.
+ */
+#ifndef CT_SRC_PARK_H
+#define CT_SRC_PARK_H
+
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "clock.h"
+
+#define CT__PARK_SHARED 1
+#define CT__WAKE_ALL INT_MAX
+
+/* What a thread is blocked on, if anything: written by the thread itself
+ * around each park, read by other threads for states and dumps. */
+struct ct__wait_record {
+    _Atomic(const void *) object;
+    _Atomic(const char *) kind;
+    _Atomic int64_t since_ns;
+};
+
+/* Park while *word == expected. Returns 0 (woken, value differed, or
+ * early) or CT_ETIMEDOUT (deadline passed). `object` and `kind` are what
+ * the wait record shows while the thread is parked (kind: "lock",
+ * "condition", ... ; both may be NULL). */
+CT__HIDDEN int ct__park_wait(_Atomic uint32_t *word, uint32_t expected, ct__deadline deadline,
+                             int flags, const void *object, const char *kind);
+
+/* Wake up to n threads parked on word (CT__WAKE_ALL for all). Never
+ * blocks for long, never fails. */
+CT__HIDDEN void ct__park_wake(_Atomic uint32_t *word, int n, int flags);
+
+/* The calling thread's wait record (valid for the thread's lifetime). */
+CT__HIDDEN struct ct__wait_record *ct__park_record(void);
+
+/* A number unique to the calling thread among all live threads of all
+ * processes (pid in the high half); never 0. Used as an owner id by
+ * RLock, including in shared memory. Reset in a forked child. */
+CT__HIDDEN uint64_t ct__self_id(void);
+
+/* Chaos mode for tests: `percent` of waits return at once (0 turns it
+ * off). Also set by the environment variable CT_PARK_CHAOS=percent. */
+CT__HIDDEN void ct__park_set_chaos(int percent);
+
+/* Name of the compiled-in backend: "futex" or "lot". */
+CT__HIDDEN const char *ct__park_backend(void);
+
+/* Spin briefly: a CPU pause hint. */
+static inline void ct__cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+/* Backend entry points, implemented by park_futex.c or park_lot.c. */
+CT__HIDDEN int ct__park_os_wait(_Atomic uint32_t *word, uint32_t expected, ct__deadline deadline,
+                                int flags);
+CT__HIDDEN void ct__park_os_wake(_Atomic uint32_t *word, int n, int flags);
+
+#endif

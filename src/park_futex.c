@@ -1,0 +1,63 @@
+/* park backend: Linux futex. Deadlines are absolute CLOCK_MONOTONIC times,
+ * which FUTEX_WAIT_BITSET takes as they are, so a wait interrupted by a
+ * signal resumes with the same deadline rather than a fresh relative one. */
+#include "park.h"
+
+#ifndef CT_PARK_LOT
+
+#include <errno.h>
+#include <linux/futex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static long futex(_Atomic uint32_t *word, int op, uint32_t val, const struct timespec *ts,
+                  uint32_t val3)
+{
+    return syscall(SYS_futex, (uint32_t *)word, op, val, ts, NULL, val3);
+}
+
+static int private_flag(int flags)
+{
+    return (flags & CT__PARK_SHARED) ? 0 : FUTEX_PRIVATE_FLAG;
+}
+
+int ct__park_os_wait(_Atomic uint32_t *word, uint32_t expected, ct__deadline deadline, int flags)
+{
+    struct timespec ts, *tsp = NULL;
+    if (deadline != CT__NEVER) {
+        ts = ct__ns_to_timespec(deadline);
+        tsp = &ts;
+    }
+    if (futex(word, FUTEX_WAIT_BITSET | private_flag(flags), expected, tsp,
+              FUTEX_BITSET_MATCH_ANY) == 0)
+        return 0;
+    switch (errno) {
+    case ETIMEDOUT:
+        return CT_ETIMEDOUT;
+    case EAGAIN: /* the word no longer held `expected` */
+    case EINTR:
+        return 0;
+    default:
+        fprintf(stderr, "cthreading: futex(FUTEX_WAIT_BITSET) failed: errno %d\n", errno);
+        abort();
+    }
+}
+
+void ct__park_os_wake(_Atomic uint32_t *word, int n, int flags)
+{
+    if (futex(word, FUTEX_WAKE | private_flag(flags), (uint32_t)n, NULL, 0) < 0) {
+        fprintf(stderr, "cthreading: futex(FUTEX_WAKE) failed: errno %d\n", errno);
+        abort();
+    }
+}
+
+const char *ct__park_backend(void)
+{
+    return "futex";
+}
+
+#else
+typedef int ct__park_futex_unused;
+#endif

@@ -1,0 +1,182 @@
+/*
+ * park backend: a parking lot, for any POSIX system.
+ *
+ * Words hash to one of NBUCKETS buckets, each a mutex and a list of the
+ * threads parked on any word of that bucket. Every thread owns one node
+ * (thread-local) with its own condition variable on the monotonic clock,
+ * so waking one thread signals exactly that thread.
+ *
+ * Protocol: a waiter takes its bucket's mutex, re-reads the word and
+ * parks only if it still holds the expected value. A waker changes the
+ * word first and then takes the same mutex, so it either sees the waiter
+ * in the list or the waiter sees the new value: no wake-up is lost.
+ * The waker unlinks the node and sets `woken` under the mutex, which the
+ * waiter needs to return, so the node stays valid while it is signalled.
+ *
+ * Process-shared words cannot use a list that lives in one process; a
+ * waiter on one polls the word with short sleeps until its deadline.
+ */
+#include "park.h"
+
+#ifdef CT_PARK_LOT
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NBUCKETS 256
+#define SHARED_POLL_NS 100000 /* 100 us between polls of a shared word */
+
+struct node {
+    pthread_cond_t cond;
+    int ready;
+    int woken;
+    const void *addr;
+    struct node *next, *prev;
+};
+
+struct bucket {
+    pthread_mutex_t mutex;
+    struct node *head, *tail;
+} __attribute__((aligned(64)));
+
+static struct bucket buckets[NBUCKETS];
+static _Thread_local struct node self;
+
+static void check(int rc, const char *call)
+{
+    if (rc != 0) {
+        fprintf(stderr, "cthreading: %s failed: %s\n", call, strerror(rc));
+        abort();
+    }
+}
+
+static void init_buckets(void)
+{
+    for (int i = 0; i < NBUCKETS; i++) {
+        check(pthread_mutex_init(&buckets[i].mutex, NULL), "pthread_mutex_init");
+        buckets[i].head = buckets[i].tail = NULL;
+    }
+}
+
+__attribute__((constructor)) static void lot_init(void)
+{
+    init_buckets();
+    /* The child of fork has only the forking thread: other threads' nodes
+     * are gone and their mutexes may have been held. Start afresh. */
+    pthread_atfork(NULL, NULL, init_buckets);
+}
+
+static struct bucket *bucket_of(const void *addr)
+{
+    uintptr_t h = (uintptr_t)addr;
+    h ^= h >> 17;
+    h *= 0x9E3779B97F4A7C15ull;
+    return &buckets[(h >> 32) % NBUCKETS];
+}
+
+static void unlink_node(struct bucket *b, struct node *n)
+{
+    if (n->prev)
+        n->prev->next = n->next;
+    else
+        b->head = n->next;
+    if (n->next)
+        n->next->prev = n->prev;
+    else
+        b->tail = n->prev;
+    n->next = n->prev = NULL;
+}
+
+static void ensure_node(void)
+{
+    if (self.ready)
+        return;
+    pthread_condattr_t attr;
+    check(pthread_condattr_init(&attr), "pthread_condattr_init");
+    check(pthread_condattr_setclock(&attr, CLOCK_MONOTONIC), "pthread_condattr_setclock");
+    check(pthread_cond_init(&self.cond, &attr), "pthread_cond_init");
+    pthread_condattr_destroy(&attr);
+    self.ready = 1;
+}
+
+static int poll_shared(_Atomic uint32_t *word, uint32_t expected, ct__deadline deadline)
+{
+    if (atomic_load_explicit(word, memory_order_acquire) != expected)
+        return 0;
+    int64_t left = ct__deadline_left(deadline);
+    if (left == 0)
+        return CT_ETIMEDOUT;
+    struct timespec ts = ct__ns_to_timespec(left < SHARED_POLL_NS ? left : SHARED_POLL_NS);
+    nanosleep(&ts, NULL);
+    return 0;
+}
+
+int ct__park_os_wait(_Atomic uint32_t *word, uint32_t expected, ct__deadline deadline, int flags)
+{
+    if (flags & CT__PARK_SHARED)
+        return poll_shared(word, expected, deadline);
+    ensure_node();
+    struct bucket *b = bucket_of(word);
+    int rc = 0;
+    check(pthread_mutex_lock(&b->mutex), "pthread_mutex_lock");
+    if (atomic_load_explicit(word, memory_order_acquire) != expected) {
+        pthread_mutex_unlock(&b->mutex);
+        return 0;
+    }
+    self.addr = word;
+    self.woken = 0;
+    self.next = NULL;
+    self.prev = b->tail;
+    if (b->tail)
+        b->tail->next = &self;
+    else
+        b->head = &self;
+    b->tail = &self;
+    struct timespec ts = ct__ns_to_timespec(deadline);
+    while (!self.woken) {
+        int r = deadline == CT__NEVER ? pthread_cond_wait(&self.cond, &b->mutex)
+                                      : pthread_cond_timedwait(&self.cond, &b->mutex, &ts);
+        if (r == ETIMEDOUT)
+            break;
+        if (r != 0)
+            check(r, "pthread_cond_timedwait");
+    }
+    if (!self.woken) {
+        unlink_node(b, &self);
+        rc = CT_ETIMEDOUT;
+    }
+    pthread_mutex_unlock(&b->mutex);
+    return rc;
+}
+
+void ct__park_os_wake(_Atomic uint32_t *word, int n, int flags)
+{
+    if (flags & CT__PARK_SHARED)
+        return; /* shared waiters poll */
+    struct bucket *b = bucket_of(word);
+    check(pthread_mutex_lock(&b->mutex), "pthread_mutex_lock");
+    struct node *it = b->head;
+    while (it && n > 0) {
+        struct node *next = it->next;
+        if (it->addr == (const void *)word) {
+            unlink_node(b, it);
+            it->woken = 1;
+            pthread_cond_signal(&it->cond);
+            n--;
+        }
+        it = next;
+    }
+    pthread_mutex_unlock(&b->mutex);
+}
+
+const char *ct__park_backend(void)
+{
+    return "lot";
+}
+
+#else
+typedef int ct__park_lot_unused;
+#endif
