@@ -51,7 +51,7 @@ lib: $(STATIC) $(SHARED)
 
 $(BUILD)/obj/%.o: src/%.c $(HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -fPIC -Isrc -c $< -o $@
+	$(CC) $(CFLAGS_ALL) -fPIC -fno-strict-aliasing -Isrc -c $< -o $@
 
 $(STATIC): $(OBJS)
 	@rm -f $@

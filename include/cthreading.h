@@ -12,6 +12,7 @@
 #include "cthreading/semaphore.h"
 #include "cthreading/event.h"
 #include "cthreading/barrier.h"
+#include "cthreading/with.h"
 #include "cthreading/thread.h"
 #include "cthreading/timer.h"
 #include "cthreading/local.h"

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 static _Thread_local struct ct__wait_record record;
-static _Thread_local uint64_t self_id;
+static _Thread_local uint64_t self_id __attribute__((tls_model("initial-exec")));
 static _Atomic uint32_t next_thread_no;
 static _Atomic int chaos = -1; /* -1: not read from the environment yet */
 static _Thread_local uint32_t chaos_rng;

@@ -9,7 +9,7 @@ extern "C" {
 #endif
 
 typedef struct ct_barrier {
-    uint64_t opaque_[6];
+    uint64_t opaque_[7];
 } ct_barrier;
 
 typedef struct ct_barrier_opts {

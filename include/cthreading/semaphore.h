@@ -9,9 +9,9 @@ extern "C" {
 #endif
 
 typedef struct ct_semaphore {
-    uint32_t opaque_[2];
+    uint32_t opaque_[4];
 } ct_semaphore;
-#define CT_SEMAPHORE_INIT(value) {{(value), 0}}
+#define CT_SEMAPHORE_INIT(value) {{(value), 0, 0, 0}}
 
 CT_API int ct_semaphore_init(ct_semaphore *sem, int value, unsigned flags);
 CT_API int ct_semaphore_destroy(ct_semaphore *sem);

@@ -1,0 +1,101 @@
+/*
+ * Event.
+ *
+ * One word: bit 0 is the flag, bit 1 says somebody may be parked, and the
+ * bits above count the clear -> set transitions. A waiter notes the count,
+ * sets bit 1 and parks while the word is unchanged. set() bumps the count,
+ * sets the flag, clears bit 1 and wakes everybody only if bit 1 was set.
+ * A waiter returns success if the flag is set or the count moved: a set()
+ * followed at once by clear() still releases everyone who was waiting,
+ * as Python's Event does.
+ */
+#include "prim.h"
+
+#define E(p) ((struct ct__event *)(void *)(p))
+#define FLAG 1u
+#define PARKED 2u
+#define ROUND(w) ((w) >> 2)
+
+int ct_event_init(ct_event *ev, unsigned flags)
+{
+    uint32_t pf;
+    int rc = ct__park_flags_of(flags, &pf);
+    if (rc)
+        return rc;
+    atomic_init(&E(ev)->word, 0);
+    E(ev)->park_flags = pf;
+    return 0;
+}
+
+int ct_event_destroy(ct_event *ev)
+{
+    return (atomic_load(&E(ev)->word) & PARKED) ? CT_ESTATE : 0;
+}
+
+int ct_event_is_set(const ct_event *ev)
+{
+    return (int)(atomic_load_explicit(&E(ev)->word, memory_order_acquire) & FLAG);
+}
+
+int ct_event_set(ct_event *ev)
+{
+    struct ct__event *e = E(ev);
+    uint32_t w = atomic_load_explicit(&e->word, memory_order_relaxed);
+    do {
+        if (w & FLAG)
+            return 0;
+    } while (!atomic_compare_exchange_weak_explicit(&e->word, &w, ((ROUND(w) + 1) << 2) | FLAG,
+                                                    memory_order_acq_rel, memory_order_relaxed));
+    if (w & PARKED)
+        ct__park_wake(&e->word, CT__WAKE_ALL, (int)e->park_flags);
+    return 0;
+}
+
+int ct_event_clear(ct_event *ev)
+{
+    struct ct__event *e = E(ev);
+    uint32_t w = atomic_load_explicit(&e->word, memory_order_relaxed);
+    while ((w & FLAG) &&
+           !atomic_compare_exchange_weak_explicit(&e->word, &w, w & ~(FLAG | PARKED),
+                                                  memory_order_release, memory_order_relaxed))
+        ;
+    return 0;
+}
+
+int ct_event_wait(ct_event *ev, double timeout)
+{
+    struct ct__event *e = E(ev);
+    if (CT__UNLIKELY(!CT__TIMEOUT_OK(timeout)))
+        return ct_timeout_check(timeout);
+    uint32_t w = atomic_load_explicit(&e->word, memory_order_acquire);
+    if (w & FLAG)
+        return 0;
+    if (timeout == 0)
+        return CT_ETIMEDOUT;
+    uint32_t round = ROUND(w);
+    for (int i = 0; i < CT__SPIN; i++) {
+        ct__cpu_relax();
+        w = atomic_load_explicit(&e->word, memory_order_acquire);
+        if ((w & FLAG) || ROUND(w) != round)
+            return 0;
+    }
+    ct__deadline dl;
+    int rc = ct__deadline_make(timeout, &dl);
+    if (rc)
+        return rc;
+    for (;;) {
+        w = atomic_load_explicit(&e->word, memory_order_acquire);
+        if ((w & FLAG) || ROUND(w) != round)
+            return 0;
+        if (!(w & PARKED)) {
+            if (!atomic_compare_exchange_weak_explicit(&e->word, &w, w | PARKED,
+                                                       memory_order_acquire,
+                                                       memory_order_relaxed))
+                continue;
+            w |= PARKED;
+        }
+        if (ct__deadline_passed(dl))
+            return CT_ETIMEDOUT;
+        ct__park_wait(&e->word, w, dl, (int)e->park_flags, e, "event");
+    }
+}

@@ -1,0 +1,214 @@
+/*
+ * Lock and RLock.
+ *
+ * Lock is the classic three-state futex lock: 0 free, 1 locked, 2 locked
+ * with possible sleepers. Acquire is one compare-and-swap 0 -> 1 when
+ * free; a contender spins briefly while the state is 1, then swaps in 2
+ * and parks while the word is 2. Release swaps in 0 and wakes one thread
+ * only if it saw 2, so an uncontended acquire+release makes no system call
+ * and reads no clock. A contender that wins with the exchange leaves the
+ * word at 2 (it cannot know whether others still sleep): at worst one
+ * wake-up too many, never one too few.
+ *
+ * RLock is a Lock plus an owner id (ct__self_id(), unique across
+ * processes) and a recursion count that only the owner touches. Only the
+ * owner can ever find its own id in `owner`, so the relaxed read on the
+ * re-entry path is exact.
+ */
+#include "prim.h"
+
+#define L(p) ((struct ct__lock *)(void *)(p))
+#define R(p) ((struct ct__rlock *)(void *)(p))
+
+int ct__park_flags_of(unsigned flags, uint32_t *park_flags)
+{
+    if (flags & ~CT_PSHARED)
+        return CT_EINVAL;
+    *park_flags = (flags & CT_PSHARED) ? CT__PARK_SHARED : 0;
+    return 0;
+}
+
+__attribute__((noinline)) static int lock_slow(struct ct__lock *l, double timeout)
+{
+    for (int i = 0; i < CT__SPIN; i++) {
+        uint32_t s = atomic_load_explicit(&l->state, memory_order_relaxed);
+        if (s == 0) {
+            if (atomic_compare_exchange_weak_explicit(&l->state, &s, 1, memory_order_acquire,
+                                                      memory_order_relaxed))
+                return 0;
+        } else if (s == 2) {
+            break; /* others already sleep: queue up behind them */
+        }
+        ct__cpu_relax();
+    }
+    if (timeout == 0)
+        return CT_ETIMEDOUT;
+    ct__deadline dl;
+    int rc = ct__deadline_make(timeout, &dl);
+    if (rc)
+        return rc;
+    while (atomic_exchange_explicit(&l->state, 2, memory_order_acquire) != 0) {
+        if (ct__deadline_passed(dl))
+            return CT_ETIMEDOUT;
+        ct__park_wait(&l->state, 2, dl, (int)l->park_flags, l, "lock");
+    }
+    return 0;
+}
+
+static inline int lock_fast(struct ct__lock *l, double timeout)
+{
+    uint32_t zero = 0;
+    if (CT__UNLIKELY(!CT__TIMEOUT_OK(timeout)))
+        return ct_timeout_check(timeout);
+    if (CT__LIKELY(atomic_compare_exchange_strong_explicit(&l->state, &zero, 1,
+                                                           memory_order_acquire,
+                                                           memory_order_relaxed)))
+        return 0;
+    return lock_slow(l, timeout);
+}
+
+static inline int unlock_fast(struct ct__lock *l)
+{
+    uint32_t old = atomic_exchange_explicit(&l->state, 0, memory_order_release);
+    if (CT__UNLIKELY(old != 1)) {
+        if (old == 0)
+            return CT_ENOTLOCKED;
+        ct__park_wake(&l->state, 1, (int)l->park_flags);
+    }
+    return 0;
+}
+
+int ct__lock_acquire(struct ct__lock *l, double timeout)
+{
+    return lock_fast(l, timeout);
+}
+
+void ct__lock_acquire_forever(struct ct__lock *l)
+{
+    (void)lock_fast(l, CT_FOREVER);
+}
+
+int ct__lock_release(struct ct__lock *l)
+{
+    return unlock_fast(l);
+}
+
+int ct_lock_init(ct_lock *lock, unsigned flags)
+{
+    struct ct__lock *l = L(lock);
+    uint32_t pf;
+    int rc = ct__park_flags_of(flags, &pf);
+    if (rc)
+        return rc;
+    atomic_init(&l->state, 0);
+    l->park_flags = pf;
+    return 0;
+}
+
+int ct_lock_destroy(ct_lock *lock)
+{
+    return atomic_load_explicit(&L(lock)->state, memory_order_relaxed) ? CT_ESTATE : 0;
+}
+
+int ct_lock_acquire(ct_lock *lock, double timeout)
+{
+    return lock_fast(L(lock), timeout);
+}
+
+int ct_lock_release(ct_lock *lock)
+{
+    return unlock_fast(L(lock));
+}
+
+int ct_lock_locked(const ct_lock *lock)
+{
+    return atomic_load_explicit(&L(lock)->state, memory_order_relaxed) != 0;
+}
+
+/* ---- RLock ---- */
+
+int ct_rlock_init(ct_rlock *rlock, unsigned flags)
+{
+    struct ct__rlock *r = R(rlock);
+    int rc = ct_lock_init((ct_lock *)(void *)&r->lock, flags);
+    if (rc)
+        return rc;
+    atomic_init(&r->owner, 0);
+    r->count = 0;
+    return 0;
+}
+
+int ct_rlock_destroy(ct_rlock *rlock)
+{
+    return atomic_load_explicit(&R(rlock)->owner, memory_order_relaxed) ? CT_ESTATE : 0;
+}
+
+int ct_rlock_acquire(ct_rlock *rlock, double timeout)
+{
+    struct ct__rlock *r = R(rlock);
+    uint64_t me = ct__self_id();
+    if (atomic_load_explicit(&r->owner, memory_order_relaxed) == me) {
+        if (CT__UNLIKELY(!CT__TIMEOUT_OK(timeout)))
+            return ct_timeout_check(timeout);
+        if (CT__UNLIKELY(r->count == UINT32_MAX))
+            return CT_EOVERFLOW;
+        r->count++;
+        return 0;
+    }
+    int rc = lock_fast(&r->lock, timeout);
+    if (rc)
+        return rc;
+    atomic_store_explicit(&r->owner, me, memory_order_relaxed);
+    r->count = 1;
+    return 0;
+}
+
+int ct_rlock_release(ct_rlock *rlock)
+{
+    struct ct__rlock *r = R(rlock);
+    if (atomic_load_explicit(&r->owner, memory_order_relaxed) != ct__self_id())
+        return CT_ENOTOWNER;
+    if (--r->count == 0) {
+        atomic_store_explicit(&r->owner, 0, memory_order_relaxed);
+        unlock_fast(&r->lock);
+    }
+    return 0;
+}
+
+int ct_rlock_locked(const ct_rlock *rlock)
+{
+    return atomic_load_explicit(&R(rlock)->lock.state, memory_order_relaxed) != 0;
+}
+
+int ct__rlock_is_owned(const struct ct__rlock *r)
+{
+    return atomic_load_explicit(&((struct ct__rlock *)r)->owner, memory_order_relaxed) ==
+           ct__self_id();
+}
+
+int ct_rlock_is_owned(const ct_rlock *rlock)
+{
+    return ct__rlock_is_owned(R(rlock));
+}
+
+unsigned ct_rlock_recursion_count(const ct_rlock *rlock)
+{
+    const struct ct__rlock *r = R(rlock);
+    return ct__rlock_is_owned(r) ? r->count : 0;
+}
+
+uint32_t ct__rlock_release_all(struct ct__rlock *r)
+{
+    uint32_t count = r->count;
+    r->count = 0;
+    atomic_store_explicit(&r->owner, 0, memory_order_relaxed);
+    unlock_fast(&r->lock);
+    return count;
+}
+
+void ct__rlock_restore(struct ct__rlock *r, uint32_t count)
+{
+    ct__lock_acquire_forever(&r->lock);
+    atomic_store_explicit(&r->owner, ct__self_id(), memory_order_relaxed);
+    r->count = count;
+}

@@ -1,0 +1,119 @@
+/*
+ * Internal: the real layouts of the layer-3 primitives. The public
+ * headers show each as an opaque array of the same size and alignment
+ * (checked below); only this header names the fields. All-zero is a valid
+ * initial state for every one of them (a semaphore of value 0).
+ */
+#ifndef CT_SRC_PRIM_H
+#define CT_SRC_PRIM_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "cthreading/barrier.h"
+#include "cthreading/condition.h"
+#include "cthreading/event.h"
+#include "cthreading/lock.h"
+#include "cthreading/semaphore.h"
+#include "park.h"
+
+/* Rounds of busy-waiting before a thread parks: long enough to cover a
+ * short critical section or a quick partner (about a microsecond), short
+ * enough not to burn a core when the partner is slow. */
+#define CT__SPIN 100
+
+#if defined(__GNUC__)
+#define CT__LIKELY(x) __builtin_expect(!!(x), 1)
+#define CT__UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define CT__LIKELY(x) (x)
+#define CT__UNLIKELY(x) (x)
+#endif
+
+/* A valid timeout without a function call: 0..CT_TIMEOUT_MAX or CT_FOREVER
+ * (NaN fails every comparison). */
+#define CT__TIMEOUT_OK(t) (((t) >= 0 && (t) <= CT_TIMEOUT_MAX) || (t) == CT_FOREVER)
+
+/* Lock: state 0 free, 1 locked, 2 locked and somebody may be parked. */
+struct ct__lock {
+    _Atomic uint32_t state;
+    uint32_t park_flags; /* CT__PARK_SHARED or 0 */
+};
+
+struct ct__rlock {
+    struct ct__lock lock;
+    _Atomic uint64_t owner; /* ct__self_id() of the owner, 0 when free */
+    uint32_t count;         /* recursion level, touched only by the owner */
+    uint32_t unused;
+};
+
+struct ct__sem {
+    _Atomic uint32_t value;
+    _Atomic uint32_t waiters; /* threads that may be parked on value */
+    uint32_t park_flags;
+    uint32_t limit; /* bounded semaphores: the initial value */
+};
+
+/* Event word: bit 0 set, bit 1 somebody parked, bits 2.. the number of
+ * times the flag went from clear to set (so that a waiter present at a
+ * set() reports success even if clear() follows at once, as Python's). */
+struct ct__event {
+    _Atomic uint32_t word;
+    uint32_t park_flags;
+};
+
+enum { CT__COND_OWN = 0, CT__COND_LOCK = 1, CT__COND_RLOCK = 2 };
+
+struct ct__cond_waiter;
+
+struct ct__condition {
+    struct ct__rlock own; /* the lock when none was given */
+    void *lock;           /* the ct__lock or ct__rlock given at init */
+    uint32_t kind;        /* CT__COND_* */
+    uint32_t park_flags;
+    struct ct__cond_waiter *head, *tail; /* FIFO of waiters (private) */
+    _Atomic uint32_t seq;                /* bumped by notify (shared) */
+    uint32_t unused;
+};
+
+enum { CT__BARRIER_FILLING = 0, CT__BARRIER_DRAINING = 1, CT__BARRIER_RESETTING = -1,
+       CT__BARRIER_BROKEN = -2 };
+
+struct ct__barrier {
+    struct ct__lock lock; /* guards everything below */
+    _Atomic uint32_t seq; /* bumped on every state change; waiters park on it */
+    _Atomic int32_t state; /* CT__BARRIER_* */
+    _Atomic int32_t count;
+    int32_t parties;
+    uint32_t park_flags;
+    uint32_t unused;
+    int (*action)(void *arg);
+    void *arg;
+    double timeout; /* CT_FOREVER when none */
+};
+
+#define CT__CHECK_LAYOUT(pub, priv)                                                         \
+    _Static_assert(sizeof(pub) == sizeof(struct priv), #priv " size");                      \
+    _Static_assert(_Alignof(pub) >= _Alignof(struct priv), #priv " alignment")
+CT__CHECK_LAYOUT(ct_lock, ct__lock);
+CT__CHECK_LAYOUT(ct_rlock, ct__rlock);
+CT__CHECK_LAYOUT(ct_semaphore, ct__sem);
+CT__CHECK_LAYOUT(ct_bounded_semaphore, ct__sem);
+CT__CHECK_LAYOUT(ct_event, ct__event);
+CT__CHECK_LAYOUT(ct_condition, ct__condition);
+CT__CHECK_LAYOUT(ct_barrier, ct__barrier);
+
+/* Lock internals shared by Condition and Barrier. */
+CT__HIDDEN int ct__lock_acquire(struct ct__lock *l, double timeout);
+CT__HIDDEN void ct__lock_acquire_forever(struct ct__lock *l);
+CT__HIDDEN int ct__lock_release(struct ct__lock *l);
+
+/* RLock: give up every level at once and take them back (Condition.wait). */
+CT__HIDDEN uint32_t ct__rlock_release_all(struct ct__rlock *r);
+CT__HIDDEN void ct__rlock_restore(struct ct__rlock *r, uint32_t count);
+CT__HIDDEN int ct__rlock_is_owned(const struct ct__rlock *r);
+
+/* Flags of every _init: 0 or CT_PSHARED, turned into park flags. */
+CT__HIDDEN int ct__park_flags_of(unsigned flags, uint32_t *park_flags);
+
+#endif

@@ -1,0 +1,151 @@
+/*
+ * Semaphore and BoundedSemaphore.
+ *
+ * The counter is the park word. acquire takes a unit with a CAS while the
+ * counter is positive; otherwise it registers in `waiters` and parks while
+ * the counter is 0. release adds to the counter first and then reads
+ * `waiters`; a sleeper increments `waiters` first and then re-reads the
+ * counter (and the kernel re-reads it once more before sleeping). Both
+ * pairs are sequentially consistent, so either the releaser sees the
+ * sleeper or the sleeper sees the new units: no lost wake-up, and no
+ * system call when nobody sleeps.
+ */
+#include "prim.h"
+
+#define S(p) ((struct ct__sem *)(void *)(p))
+
+static int try_take(struct ct__sem *s)
+{
+    uint32_t v = atomic_load_explicit(&s->value, memory_order_relaxed);
+    while (v > 0)
+        if (atomic_compare_exchange_weak_explicit(&s->value, &v, v - 1, memory_order_acquire,
+                                                  memory_order_relaxed))
+            return 1;
+    return 0;
+}
+
+__attribute__((noinline)) static int acquire_slow(struct ct__sem *s, double timeout)
+{
+    for (int i = 0; i < CT__SPIN; i++) {
+        ct__cpu_relax();
+        if (try_take(s))
+            return 0;
+    }
+    if (timeout == 0)
+        return CT_ETIMEDOUT;
+    ct__deadline dl;
+    int rc = ct__deadline_make(timeout, &dl);
+    if (rc)
+        return rc;
+    atomic_fetch_add(&s->waiters, 1);
+    for (;;) {
+        if (try_take(s))
+            break;
+        if (ct__deadline_passed(dl)) {
+            rc = CT_ETIMEDOUT;
+            break;
+        }
+        ct__park_wait(&s->value, 0, dl, (int)s->park_flags, s, "semaphore");
+    }
+    atomic_fetch_sub(&s->waiters, 1);
+    return rc;
+}
+
+static int acquire(struct ct__sem *s, double timeout)
+{
+    if (CT__UNLIKELY(!CT__TIMEOUT_OK(timeout)))
+        return ct_timeout_check(timeout);
+    if (CT__LIKELY(try_take(s)))
+        return 0;
+    return acquire_slow(s, timeout);
+}
+
+static void wake_for(struct ct__sem *s, int n)
+{
+    uint32_t w = atomic_load(&s->waiters);
+    if (CT__UNLIKELY(w != 0))
+        ct__park_wake(&s->value, n < (int)w ? n : (int)w, (int)s->park_flags);
+}
+
+static int init(struct ct__sem *s, int value, unsigned flags, uint32_t limit)
+{
+    uint32_t pf;
+    if (value < 0)
+        return CT_EINVAL;
+    int rc = ct__park_flags_of(flags, &pf);
+    if (rc)
+        return rc;
+    atomic_init(&s->value, (uint32_t)value);
+    atomic_init(&s->waiters, 0);
+    s->park_flags = pf;
+    s->limit = limit;
+    return 0;
+}
+
+int ct_semaphore_init(ct_semaphore *sem, int value, unsigned flags)
+{
+    return init(S(sem), value, flags, 0);
+}
+
+int ct_semaphore_destroy(ct_semaphore *sem)
+{
+    return atomic_load(&S(sem)->waiters) ? CT_ESTATE : 0;
+}
+
+int ct_semaphore_acquire(ct_semaphore *sem, double timeout)
+{
+    return acquire(S(sem), timeout);
+}
+
+int ct_semaphore_release(ct_semaphore *sem, int n)
+{
+    struct ct__sem *s = S(sem);
+    if (n < 1)
+        return CT_EINVAL;
+    uint32_t v = atomic_load_explicit(&s->value, memory_order_relaxed);
+    do {
+        if (v > (uint32_t)INT32_MAX - (uint32_t)n)
+            return CT_EOVERFLOW;
+    } while (!atomic_compare_exchange_weak(&s->value, &v, v + (uint32_t)n));
+    wake_for(s, n);
+    return 0;
+}
+
+int ct_semaphore_value(const ct_semaphore *sem)
+{
+    return (int)atomic_load_explicit(&S(sem)->value, memory_order_relaxed);
+}
+
+int ct_bounded_semaphore_init(ct_bounded_semaphore *sem, int value, unsigned flags)
+{
+    return init(S(sem), value, flags, (uint32_t)value);
+}
+
+int ct_bounded_semaphore_destroy(ct_bounded_semaphore *sem)
+{
+    return atomic_load(&S(sem)->waiters) ? CT_ESTATE : 0;
+}
+
+int ct_bounded_semaphore_acquire(ct_bounded_semaphore *sem, double timeout)
+{
+    return acquire(S(sem), timeout);
+}
+
+int ct_bounded_semaphore_release(ct_bounded_semaphore *sem, int n)
+{
+    struct ct__sem *s = S(sem);
+    if (n < 1)
+        return CT_EINVAL;
+    uint32_t v = atomic_load_explicit(&s->value, memory_order_relaxed);
+    do {
+        if (v + (uint64_t)n > s->limit)
+            return CT_EBOUND; /* the counter is left as it was */
+    } while (!atomic_compare_exchange_weak(&s->value, &v, v + (uint32_t)n));
+    wake_for(s, n);
+    return 0;
+}
+
+int ct_bounded_semaphore_value(const ct_bounded_semaphore *sem)
+{
+    return (int)atomic_load_explicit(&S(sem)->value, memory_order_relaxed);
+}
