@@ -37,6 +37,7 @@ int ct_barrier_init(ct_barrier *barrier, const ct_barrier_opts *opts)
     atomic_init(&b->count, 0);
     b->parties = opts->parties;
     b->park_flags = pf;
+    b->round = 0;
     b->action = opts->action;
     b->arg = opts->arg;
     b->timeout = timeout;
@@ -117,17 +118,23 @@ int ct_barrier_wait_timeout(ct_barrier *barrier, double timeout, int *index)
             break_barrier(b);
             rc = CT_EBROKEN;
         } else {
+            b->round++;
             set_state(b, CT__BARRIER_DRAINING);
             changed(b);
         }
     } else {
-        while (state_of(b) == CT__BARRIER_FILLING) {
-            if (wait_change(b, dl) == CT_ETIMEDOUT && state_of(b) == CT__BARRIER_FILLING) {
+        /* Success is judged by the round counter, not the state: a round
+         * that was released stays released even if the barrier is broken
+         * before this thread gets the lock back. */
+        uint32_t round = b->round;
+        while (state_of(b) == CT__BARRIER_FILLING && b->round == round) {
+            if (wait_change(b, dl) == CT_ETIMEDOUT && state_of(b) == CT__BARRIER_FILLING &&
+                b->round == round) {
                 break_barrier(b);
                 rc = CT_ETIMEDOUT;
             }
         }
-        if (rc == 0 && state_of(b) != CT__BARRIER_DRAINING)
+        if (rc == 0 && b->round == round)
             rc = CT_EBROKEN; /* aborted, broken by another, or reset */
     }
     leave(b);

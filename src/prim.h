@@ -86,7 +86,7 @@ struct ct__barrier {
     _Atomic int32_t count;
     int32_t parties;
     uint32_t park_flags;
-    uint32_t unused;
+    uint32_t round; /* rounds released so far */
     int (*action)(void *arg);
     void *arg;
     double timeout; /* CT_FOREVER when none */

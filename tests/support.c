@@ -104,6 +104,12 @@ int bunch_finished(bunch *b)
     return atomic_load(&b->finished);
 }
 
+void bunch_wait_finished(bunch *b, int n)
+{
+    while (atomic_load(&b->finished) < n)
+        sched_yield();
+}
+
 void bunch_join(bunch *b)
 {
     for (int i = 0; i < b->n; i++)

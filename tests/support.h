@@ -12,6 +12,7 @@
 #define CT_TEST_SUPPORT_H
 
 #include <check.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stddef.h>
 
@@ -48,6 +49,8 @@ void bunch_wait_started(bunch *b);
 void bunch_wait_parked(bunch *b, int k);
 /* How many threads have returned from fn. */
 int bunch_finished(bunch *b);
+/* Wait until at least n threads have returned from fn. */
+void bunch_wait_finished(bunch *b, int n);
 /* Join every thread and free the bunch. */
 void bunch_join(bunch *b);
 

@@ -22,7 +22,7 @@ CT_API int ct_semaphore_value(const ct_semaphore *sem);
 typedef struct ct_bounded_semaphore {
     uint32_t opaque_[4];
 } ct_bounded_semaphore;
-#define CT_BOUNDED_SEMAPHORE_INIT(value) {{(value), 0, (value), 0}}
+#define CT_BOUNDED_SEMAPHORE_INIT(value) {{(value), 0, 0, (value)}}
 
 CT_API int ct_bounded_semaphore_init(ct_bounded_semaphore *sem, int value, unsigned flags);
 CT_API int ct_bounded_semaphore_destroy(ct_bounded_semaphore *sem);
