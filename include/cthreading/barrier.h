@@ -1,4 +1,15 @@
-/* cthreading/barrier.h - Barrier. */
+/*
+ * cthreading/barrier.h - Barrier (Python's threading.Barrier).
+ *
+ * `parties` threads meet: each wait() blocks until all have arrived, then
+ * all are released together, and the barrier is ready for the next round
+ * (threads of a new round wait until the last one of the old round has
+ * left). Optionally one thread runs an action just before the release. A
+ * barrier can break: abort(), a wait that times out, or an action that
+ * fails. A broken barrier fails every wait until reset(). Caller-allocated,
+ * no allocation, usable between processes with CT_PSHARED (the action
+ * pointer must then be valid in every process, as after fork).
+ */
 #ifndef CTHREADING_BARRIER_H
 #define CTHREADING_BARRIER_H
 
@@ -8,24 +19,53 @@
 extern "C" {
 #endif
 
+/* Fields are private. */
 typedef struct ct_barrier {
     uint64_t opaque_[7];
 } ct_barrier;
 
 typedef struct ct_barrier_opts {
-    unsigned flags;          /* 0 or CT_PSHARED */
-    int parties;             /* >= 1 */
+    unsigned flags;           /* 0 or CT_PSHARED */
+    int parties;              /* >= 1 */
     int (*action)(void *arg); /* run by one thread before release; non-zero breaks */
-    void *arg;
-    double timeout;          /* default for ct_barrier_wait; 0 means none (CT_FOREVER) */
+    void *arg;                /* passed to action */
+    double timeout;           /* default for ct_barrier_wait; 0 means none (CT_FOREVER) */
 } ct_barrier_opts;
 
+/*
+ * ct_barrier_init - returns 0, CT_EINVAL (opts NULL, parties < 1, unknown
+ * flag), or CT_ETIMEOUT / CT_EOVERFLOW for a bad default timeout.
+ */
 CT_API int ct_barrier_init(ct_barrier *b, const ct_barrier_opts *opts);
+
+/* ct_barrier_destroy - returns 0, or CT_ESTATE while threads wait. */
 CT_API int ct_barrier_destroy(ct_barrier *b);
+
+/*
+ * ct_barrier_wait - wait for the round, with the barrier's default
+ * timeout. Blocks. Returns 0 and stores in *index (if not NULL) a number
+ * 0..parties-1 that differs for each thread of the round (its arrival
+ * order: the last to arrive gets parties-1 and runs the action).
+ * Errors: CT_EBROKEN (the barrier is or became broken, or was reset while
+ * waiting, or the action failed), CT_ETIMEDOUT (this thread's own timeout
+ * ran out: the barrier is now broken for the others too).
+ */
 CT_API int ct_barrier_wait(ct_barrier *b, int *index);
+
+/* ct_barrier_wait_timeout - the same with its own timeout; also returns
+ * CT_ETIMEOUT / CT_EOVERFLOW for a bad timeout. */
 CT_API int ct_barrier_wait_timeout(ct_barrier *b, double timeout, int *index);
+
+/* ct_barrier_abort - break the barrier: current and future waits fail
+ * with CT_EBROKEN until reset. Returns 0. */
 CT_API int ct_barrier_abort(ct_barrier *b);
+
+/* ct_barrier_reset - back to empty and unbroken; threads waiting now fail
+ * with CT_EBROKEN. Returns 0. */
 CT_API int ct_barrier_reset(ct_barrier *b);
+
+/* The number of parties; how many wait in the round being filled now (0
+ * while a round drains); 1 if broken. Snapshots; none blocks. */
 CT_API int ct_barrier_parties(const ct_barrier *b);
 CT_API int ct_barrier_n_waiting(const ct_barrier *b);
 CT_API int ct_barrier_broken(const ct_barrier *b);

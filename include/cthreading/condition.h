@@ -1,4 +1,20 @@
-/* cthreading/condition.h - Condition over a Lock or an RLock. */
+/*
+ * cthreading/condition.h - Condition (Python's threading.Condition).
+ *
+ * A condition variable bound to a lock: a Lock, an RLock, or (by default)
+ * an RLock of its own. Waiting releases the lock completely, even an RLock
+ * held several levels deep, and takes it back at the same level before
+ * returning.
+ *
+ * Guarantees (private conditions): notify(n) releases exactly the n
+ * threads that have waited longest, in the order they began to wait, and
+ * a wait returns 0 only when a notify reached it; it never wakes
+ * spuriously. Process-shared conditions (CT_PSHARED) count notifications
+ * instead of queueing waiters: there a notify(n) wakes up to n sleepers
+ * and may also release a waiter that arrived while several notifies
+ * overlapped, so re-check the predicate (ct_condition_wait_for does).
+ * Neither kind allocates.
+ */
 #ifndef CTHREADING_CONDITION_H
 #define CTHREADING_CONDITION_H
 
@@ -8,10 +24,11 @@
 extern "C" {
 #endif
 
+/* Fields are private. */
 typedef struct ct_condition {
     uint64_t opaque_[8];
 } ct_condition;
-/* A condition with its own RLock. */
+/* A condition with its own RLock (all-zero is the same). */
 #define CT_CONDITION_INIT {{0}}
 
 typedef struct ct_condition_opts {
@@ -20,16 +37,52 @@ typedef struct ct_condition_opts {
     ct_rlock *rlock; /* this RLock; both NULL: the condition's own RLock */
 } ct_condition_opts;
 
+/* A predicate for ct_condition_wait_for: non-zero means true. */
 typedef int (*ct_predicate)(void *arg);
 
+/*
+ * ct_condition_init - bind a condition to a lock (see ct_condition_opts;
+ * opts may be NULL). The lock must outlive the condition. Returns 0, or
+ * CT_EINVAL (unknown flag, or both .lock and .rlock given).
+ */
 CT_API int ct_condition_init(ct_condition *cond, const ct_condition_opts *opts);
+
+/* ct_condition_destroy - returns 0, or CT_ESTATE while threads wait. */
 CT_API int ct_condition_destroy(ct_condition *cond);
+
+/* ct_condition_acquire / _release - those of the underlying lock, with the
+ * same blocking, results and errors. */
 CT_API int ct_condition_acquire(ct_condition *cond, double timeout);
 CT_API int ct_condition_release(ct_condition *cond);
+
+/*
+ * ct_condition_wait - release the lock, wait for a notify or the timeout,
+ * take the lock back. The caller must hold the lock. Blocks. Returns 0
+ * when notified, CT_ETIMEDOUT when the time ran out (the lock is held
+ * again either way), CT_ENOTOWNER if the caller does not hold the lock
+ * (for a plain Lock: if it is not locked), CT_ETIMEOUT / CT_EOVERFLOW for
+ * a bad timeout (checked first; nothing is released).
+ */
 CT_API int ct_condition_wait(ct_condition *cond, double timeout);
+
+/*
+ * ct_condition_wait_for - wait until pred(arg) is true, for at most
+ * `timeout` in all (Python's wait_for). The caller must hold the lock;
+ * pred runs with it held. Returns 0 when the predicate is true,
+ * CT_ETIMEDOUT when it is still false at the deadline, or the errors of
+ * ct_condition_wait. *value (if not NULL) gets the predicate's last value.
+ */
 CT_API int ct_condition_wait_for(ct_condition *cond, ct_predicate pred, void *arg, double timeout,
                                  int *value);
+
+/*
+ * ct_condition_notify - wake up to n waiters (see the guarantees above).
+ * The caller must hold the lock. Does not block. Returns 0, CT_EINVAL for
+ * n < 0, or CT_ENOTOWNER.
+ */
 CT_API int ct_condition_notify(ct_condition *cond, int n);
+
+/* ct_condition_notify_all - wake every waiter; as ct_condition_notify. */
 CT_API int ct_condition_notify_all(ct_condition *cond);
 
 #ifdef __cplusplus

@@ -1,4 +1,12 @@
-/* cthreading/event.h - Event. */
+/*
+ * cthreading/event.h - Event (Python's threading.Event).
+ *
+ * A flag that threads wait for. set() wakes every waiter; a waiter that
+ * was waiting when set() happened reports success even if clear()
+ * follows at once. Caller-allocated, no allocation, usable between
+ * processes with CT_PSHARED. A set() with nobody waiting makes no system
+ * call.
+ */
 #ifndef CTHREADING_EVENT_H
 #define CTHREADING_EVENT_H
 
@@ -8,16 +16,35 @@
 extern "C" {
 #endif
 
+/* Fields are private. */
 typedef struct ct_event {
     uint32_t opaque_[2];
 } ct_event;
+/* A clear event (all-zero is the same). */
 #define CT_EVENT_INIT {{0, 0}}
 
+/* ct_event_init - a clear event; flags 0 or CT_PSHARED. 0 or CT_EINVAL. */
 CT_API int ct_event_init(ct_event *ev, unsigned flags);
+
+/* ct_event_destroy - returns 0, or CT_ESTATE while threads may wait. */
 CT_API int ct_event_destroy(ct_event *ev);
+
+/* ct_event_is_set - 1 if the flag is set. Does not block. */
 CT_API int ct_event_is_set(const ct_event *ev);
+
+/* ct_event_set - set the flag and wake every waiter. Does not block.
+ * Returns 0. */
 CT_API int ct_event_set(ct_event *ev);
+
+/* ct_event_clear - clear the flag. Does not block. Returns 0. */
 CT_API int ct_event_clear(ct_event *ev);
+
+/*
+ * ct_event_wait - wait until the flag is set, up to `timeout`. Blocks
+ * unless the flag is set or timeout is 0. Returns 0 if the flag was set
+ * (Python's True), CT_ETIMEDOUT if not (False), or CT_ETIMEOUT /
+ * CT_EOVERFLOW for a bad timeout.
+ */
 CT_API int ct_event_wait(ct_event *ev, double timeout);
 
 #ifdef __cplusplus
