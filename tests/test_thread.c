@@ -1,0 +1,562 @@
+/* Threads: test_threading.ThreadTests, ThreadJoinOnShutdown,
+ * ThreadingExceptionTests and ExceptHookTests, as they apply to C. */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "support.h"
+
+static ct_event go;
+
+static int wait_for_go(void *arg)
+{
+    (void)arg;
+    return ct_event_wait(&go, CT_FOREVER);
+}
+
+static int nothing(void *arg)
+{
+    (void)arg;
+    return 0;
+}
+
+static ct_thread *start(ct_thread_fn fn, void *arg)
+{
+    ct_thread *t = ct_thread_new(&(ct_thread_opts){.target = fn, .arg = arg});
+    ck_assert_ptr_nonnull(t);
+    ck_assert_ct(ct_thread_start(t));
+    return t;
+}
+
+static void join_unref(ct_thread *t)
+{
+    ck_assert_ct(ct_thread_join(t, CT_FOREVER));
+    ct_thread_unref(t);
+}
+
+/* test_threading.ThreadTests.test_name: default names count up as
+ * Thread-N; explicit names are kept; the OS sees the name. */
+START_TEST(test_thread_name)
+{
+    ct_thread *a = ct_thread_new(NULL), *b = ct_thread_new(NULL);
+    unsigned na, nb;
+    ck_assert_int_eq(sscanf(ct_thread_name(a), "Thread-%u", &na), 1);
+    ck_assert_int_eq(sscanf(ct_thread_name(b), "Thread-%u", &nb), 1);
+    ck_assert_uint_eq(nb, na + 1);
+    ct_thread *c = ct_thread_new(&(ct_thread_opts){.name = "named"});
+    ck_assert_str_eq(ct_thread_name(c), "named");
+    ck_assert_ct(ct_thread_set_name(c, "renamed"));
+    char buf[5];
+    ck_assert_ct(ct_thread_get_name(c, buf, sizeof buf));
+    ck_assert_str_eq(buf, "rena");
+    ck_assert_ct_err(ct_thread_get_name(c, buf, 0), CT_EINVAL);
+    ck_assert_ct_err(ct_thread_set_name(c, NULL), CT_EINVAL);
+    ct_thread_unref(a);
+    ct_thread_unref(b);
+    ct_thread_unref(c);
+}
+END_TEST
+
+static int read_comm(void *arg)
+{
+    char path[64], comm[32] = "";
+    snprintf(path, sizeof path, "/proc/self/task/%llu/comm", (unsigned long long)ct_get_native_id());
+    FILE *f = fopen(path, "r");
+    if (f) {
+        if (!fgets(comm, sizeof comm, f))
+            comm[0] = 0;
+        fclose(f);
+    }
+    comm[strcspn(comm, "\n")] = 0;
+    strcpy(arg, comm);
+    return 0;
+}
+
+START_TEST(test_thread_name_visible_to_os)
+{
+    char comm[32];
+    ct_thread *t = ct_thread_new(&(ct_thread_opts){.target = read_comm, .arg = comm,
+                                                   .name = "a-rather-long-thread-name"});
+    ck_assert_ct(ct_thread_start(t));
+    join_unref(t);
+    ck_assert_str_eq(comm, "a-rather-long-t"); /* cut to the OS's 15 bytes */
+}
+END_TEST
+
+static ct_bounded_semaphore sema;
+static _Atomic int running, most_running;
+
+static int various_ops_target(void *arg)
+{
+    (void)arg;
+    ct_thread *me = ct_current_thread();
+    ck_assert(ct_thread_ident(me) == ct_get_ident());
+    ck_assert(ct_thread_native_id(me) == ct_get_native_id());
+    ck_assert(ct_thread_is_alive(me));
+    CT_WITH_BOUNDED_SEMAPHORE(&sema)
+    {
+        int now = atomic_fetch_add(&running, 1) + 1;
+        int m = atomic_load(&most_running);
+        while (now > m && !atomic_compare_exchange_weak(&most_running, &m, now))
+            ;
+        ck_assert_int_le(now, 3);
+        atomic_fetch_sub(&running, 1);
+    }
+    return 0;
+}
+
+/* test_threading.ThreadTests.test_various_ops: ident 0 before start and
+ * set after, is_alive across the life, at most 3 inside the semaphore. */
+static void various_ops(void)
+{
+    enum { N = 10 };
+    ct_thread *t[N];
+    ck_assert_ct(ct_bounded_semaphore_init(&sema, 3, 0));
+    int before = ct_active_count();
+    for (int i = 0; i < N; i++) {
+        t[i] = ct_thread_new(&(ct_thread_opts){.target = various_ops_target});
+        ck_assert(ct_thread_ident(t[i]) == 0);
+        ck_assert(!ct_thread_is_alive(t[i]));
+        ck_assert_ct(ct_thread_start(t[i]));
+        ck_assert(ct_thread_ident(t[i]) != 0);
+    }
+    for (int i = 0; i < N; i++) {
+        join_unref(t[i]);
+    }
+    ck_assert_int_eq(ct_active_count(), before);
+    ck_assert_int_le(atomic_load(&most_running), 3);
+}
+
+START_TEST(test_thread_various_ops)
+{
+    various_ops();
+}
+END_TEST
+
+/* test_threading.ThreadTests.test_various_ops_small_stack */
+START_TEST(test_thread_various_ops_small_stack)
+{
+    ck_assert_ct(ct_set_stack_size(262144));
+    various_ops();
+    ck_assert_ct(ct_set_stack_size(0));
+}
+END_TEST
+
+/* test_threading.ThreadTests.test_various_ops_large_stack */
+START_TEST(test_thread_various_ops_large_stack)
+{
+    ck_assert_ct(ct_set_stack_size(0x100000));
+    ck_assert_uint_eq(ct_stack_size(), 0x100000);
+    various_ops();
+    ck_assert_ct(ct_set_stack_size(0));
+}
+END_TEST
+
+/* threading.stack_size: 0 or at least 32 KiB; a bad size is an error that
+ * leaves the setting as it was. */
+START_TEST(test_thread_stack_size_errors)
+{
+    ck_assert_ct(ct_set_stack_size(65536));
+    ck_assert_ct_err(ct_set_stack_size(4096), CT_EINVAL);
+    ck_assert_ct_err(ct_set_stack_size(32767), CT_EINVAL);
+    ck_assert_uint_eq(ct_stack_size(), 65536);
+    ck_assert_ct(ct_set_stack_size(32768));
+    ck_assert_ct(ct_set_stack_size(0));
+    ct_thread *t = ct_thread_new(&(ct_thread_opts){.target = nothing, .stack_size = 100});
+    ck_assert_ct_err(ct_thread_start(t), CT_EINVAL);
+    ck_assert(!ct_thread_is_alive(t));
+    ct_thread_unref(t);
+}
+END_TEST
+
+static ct_event foreign_asked, foreign_may_end;
+static ct_thread *foreign_obj;
+
+static void *foreign_main(void *arg)
+{
+    (void)arg;
+    foreign_obj = ct_thread_ref(ct_current_thread());
+    ck_assert(ct_current_thread() == foreign_obj); /* the same dummy each time */
+    ct_event_set(&foreign_asked);
+    ct_event_wait(&foreign_may_end, CT_FOREVER);
+    return NULL;
+}
+
+static int in_enumerate(ct_thread *t)
+{
+    ct_thread *all[64];
+    size_t n = ct_enumerate(all, 64);
+    int found = 0;
+    for (size_t i = 0; i < n && i < 64; i++) {
+        found |= all[i] == t;
+        ct_thread_unref(all[i]);
+    }
+    return found;
+}
+
+/* test_threading.ThreadTests.test_foreign_thread: a thread not started by
+ * cthreading gets a dummy Thread: alive, daemonic, not joinable; unlike
+ * Python, it leaves enumerate() when the thread ends. */
+START_TEST(test_thread_foreign_thread)
+{
+    pthread_t tid;
+    int before = ct_active_count();
+    ck_assert_int_eq(pthread_create(&tid, NULL, foreign_main, NULL), 0);
+    ck_assert_ct(ct_event_wait(&foreign_asked, CT_FOREVER));
+    unsigned n;
+    ck_assert_int_eq(sscanf(ct_thread_name(foreign_obj), "Dummy-%u", &n), 1);
+    ck_assert(ct_thread_daemon(foreign_obj));
+    ck_assert(ct_thread_is_alive(foreign_obj));
+    ck_assert(ct_thread_ident(foreign_obj) == (uint64_t)tid);
+    ck_assert_ct_err(ct_thread_join(foreign_obj, 0), CT_EFOREIGN);
+    ck_assert_ct_err(ct_thread_start(foreign_obj), CT_ESTARTED);
+    ck_assert_int_eq(ct_active_count(), before + 1);
+    ck_assert(in_enumerate(foreign_obj));
+    ct_event_set(&foreign_may_end);
+    pthread_join(tid, NULL);
+    ck_assert(!ct_thread_is_alive(foreign_obj));
+    ck_assert(!in_enumerate(foreign_obj));
+    ck_assert_int_eq(ct_active_count(), before);
+    ct_thread_unref(foreign_obj);
+}
+END_TEST
+
+/* test_threading.ThreadTests.test_enumerate_after_join */
+START_TEST(test_thread_enumerate_after_join)
+{
+    size_t before = ct_enumerate(NULL, 0);
+    ck_assert_int_eq((int)before, ct_active_count());
+    ck_assert(in_enumerate(ct_main_thread()));
+    for (int i = 0; i < 100; i++) {
+        ct_thread *t = start(nothing, NULL);
+        join_unref(t);
+        ck_assert_uint_eq(ct_enumerate(NULL, 0), before);
+    }
+}
+END_TEST
+
+static void joiner(void *arg, int i)
+{
+    (void)i;
+    ck_assert_ct(ct_thread_join(arg, CT_FOREVER));
+}
+
+/* test_threading.ThreadTests.test_join_from_multiple_threads */
+START_TEST(test_thread_join_from_multiple_threads)
+{
+    ct_event_clear(&go);
+    ct_thread *t = start(wait_for_go, NULL);
+    bunch *b = bunch_start(joiner, t, 5);
+    bunch_wait_parked(b, 5);
+    ck_assert_int_eq(bunch_finished(b), 0);
+    ct_event_set(&go);
+    bunch_join(b);
+    ck_assert(!ct_thread_is_alive(t));
+    ck_assert_ct(ct_thread_join(t, 0)); /* and once more, after it ended */
+    ct_thread_unref(t);
+}
+END_TEST
+
+/* test_threading.ThreadTests.test_join_with_timeout */
+START_TEST(test_thread_join_with_timeout)
+{
+    ct_event_clear(&go);
+    ct_thread *t = start(wait_for_go, NULL);
+    double t0 = ct_monotonic();
+    ck_assert_ct_err(ct_thread_join(t, 0.1), CT_ETIMEDOUT);
+    ck_assert(ct_monotonic() - t0 >= 0.1);
+    ck_assert(ct_thread_is_alive(t));
+    ck_assert_ct_err(ct_thread_join(t, -1.5), CT_ETIMEOUT);
+    ct_event_set(&go);
+    join_unref(t);
+}
+END_TEST
+
+static int report_daemon(void *arg)
+{
+    ct_thread *child = ct_thread_new(&(ct_thread_opts){.target = nothing});
+    *(int *)arg = ct_thread_daemon(child);
+    ct_thread_unref(child);
+    return 0;
+}
+
+/* test_threading.ThreadTests.test_daemon_param: default inherited from
+ * the creating thread (main is not a daemon). */
+START_TEST(test_thread_daemon_param)
+{
+    ct_thread *t = ct_thread_new(NULL);
+    ck_assert(!ct_thread_daemon(t));
+    ct_thread_unref(t);
+    t = ct_thread_new(&(ct_thread_opts){.daemon = CT_DAEMON});
+    ck_assert(ct_thread_daemon(t));
+    ct_thread_unref(t);
+    int inherited = -1;
+    t = ct_thread_new(&(ct_thread_opts){.target = report_daemon, .arg = &inherited,
+                                        .daemon = CT_DAEMON});
+    ck_assert_ct(ct_thread_start(t));
+    join_unref(t);
+    ck_assert_int_eq(inherited, 1);
+    ck_assert(!ct_thread_daemon(ct_main_thread()));
+}
+END_TEST
+
+static int check_not_main(void *arg)
+{
+    (void)arg;
+    ck_assert(ct_current_thread() != ct_main_thread());
+    return 0;
+}
+
+/* test_threading.ThreadTests.test_main_thread */
+START_TEST(test_thread_main_thread)
+{
+    ct_thread *m = ct_main_thread();
+    ck_assert_str_eq(ct_thread_name(m), "MainThread");
+    ck_assert(ct_current_thread() == m);
+    ck_assert(ct_thread_ident(m) == ct_get_ident());
+    ck_assert(ct_thread_is_alive(m));
+    join_unref(start(check_not_main, NULL));
+    ck_assert_ct_err(ct_thread_join(m, 0), CT_EDEADLK);
+}
+END_TEST
+
+/* test_threading.ThreadTests.test_leak_without_join: threads that are
+ * never joined and dropped at once leave nothing behind (ASan checks). */
+START_TEST(test_thread_leak_without_join)
+{
+    for (int i = 0; i < 100; i++)
+        ct_thread_unref(start(nothing, NULL));
+}
+END_TEST
+
+/* test_threading.ThreadingExceptionTests.test_start_thread_again */
+START_TEST(test_thread_start_thread_again)
+{
+    ct_event_clear(&go);
+    ct_thread *t = start(wait_for_go, NULL);
+    ck_assert_ct_err(ct_thread_start(t), CT_ESTARTED);
+    ct_event_set(&go);
+    ck_assert_ct(ct_thread_join(t, CT_FOREVER));
+    ck_assert_ct_err(ct_thread_start(t), CT_ESTARTED);
+    ct_thread_unref(t);
+}
+END_TEST
+
+static int join_self(void *arg)
+{
+    *(int *)arg = ct_thread_join(ct_current_thread(), CT_FOREVER);
+    return 0;
+}
+
+/* test_threading.ThreadingExceptionTests.test_joining_current_thread */
+START_TEST(test_thread_joining_current_thread)
+{
+    int rc = 0;
+    join_unref(start(join_self, &rc));
+    ck_assert_ct_err(rc, CT_EDEADLK);
+}
+END_TEST
+
+/* test_threading.ThreadingExceptionTests.test_joining_inactive_thread */
+START_TEST(test_thread_joining_inactive_thread)
+{
+    ct_thread *t = ct_thread_new(&(ct_thread_opts){.target = nothing});
+    ck_assert_ct_err(ct_thread_join(t, CT_FOREVER), CT_ENOTSTARTED);
+    ck_assert_ct_err(ct_thread_join(t, 0), CT_ENOTSTARTED);
+    ct_thread_unref(t);
+}
+END_TEST
+
+/* test_threading.ThreadingExceptionTests.test_daemonize_active_thread */
+START_TEST(test_thread_daemonize_active_thread)
+{
+    ct_event_clear(&go);
+    ct_thread *t = ct_thread_new(&(ct_thread_opts){.target = wait_for_go});
+    ck_assert_ct(ct_thread_set_daemon(t, 1));
+    ck_assert(ct_thread_daemon(t));
+    ck_assert_ct(ct_thread_set_daemon(t, 0));
+    ck_assert_ct(ct_thread_start(t));
+    ck_assert_ct_err(ct_thread_set_daemon(t, 1), CT_EACTIVE);
+    ck_assert(!ct_thread_daemon(t));
+    ct_event_set(&go);
+    join_unref(t);
+    ck_assert_ct_err(ct_thread_set_daemon(ct_main_thread(), 1), CT_EACTIVE);
+}
+END_TEST
+
+static ct_thread *hooked_thread;
+static _Atomic int hook_code, hook_calls;
+static void capture_hook(const ct_except_args *args, void *arg)
+{
+    ck_assert_ptr_eq(arg, &hook_calls);
+    hooked_thread = args->thread;
+    ck_assert(ct_current_thread() == args->thread); /* runs in the failing thread */
+    atomic_store(&hook_code, args->code);
+    atomic_fetch_add(&hook_calls, 1);
+}
+
+static int return_arg(void *arg)
+{
+    return (int)(long)arg;
+}
+
+/* test_threading.ExceptHookTests.test_custom_excepthook: a target's
+ * non-zero return goes to the hook, and to ct_thread_result. */
+START_TEST(test_thread_custom_excepthook)
+{
+    ct_set_excepthook(capture_hook, &hook_calls);
+    ct_thread *t = start(return_arg, (void *)7L);
+    ck_assert_ct(ct_thread_join(t, CT_FOREVER));
+    ck_assert_int_eq(atomic_load(&hook_calls), 1);
+    ck_assert_int_eq(atomic_load(&hook_code), 7);
+    ck_assert_ptr_eq(hooked_thread, t);
+    ck_assert_int_eq(ct_thread_result(t), 7);
+    ct_thread_unref(t);
+    t = start(return_arg, (void *)0L); /* success: no call */
+    join_unref(t);
+    ck_assert_int_eq(atomic_load(&hook_calls), 1);
+    ct_set_excepthook(NULL, NULL); /* back to the default */
+}
+END_TEST
+
+/* test_threading.ExceptHookTests.test_excepthook: the default hook prints
+ * one line naming the thread and the error. */
+START_TEST(test_thread_excepthook)
+{
+    char out[1024];
+    int status = run_prog("exit_semantics", "excepthook", out, sizeof out);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ck_assert_msg(strstr(out, "Exception in thread worker-a: error 5\n"), "output: %s", out);
+    ck_assert_msg(strstr(out, "Exception in thread worker-b: CT_ETIMEDOUT (timed out)\n"),
+                  "output: %s", out);
+    ck_assert_msg(strstr(out, "results 5 1\n"), "output: %s", out);
+}
+END_TEST
+
+/* test_threading.ThreadJoinOnShutdown.test_1_join_on_shutdown: returning
+ * from main waits for non-daemon threads. */
+START_TEST(test_thread_1_join_on_shutdown)
+{
+    char out[1024];
+    int status = run_prog("exit_semantics", "join_on_return", out, sizeof out);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ck_assert_str_eq(out, "end of main\nend of thread\n");
+}
+END_TEST
+
+/* test_threading.ThreadTests.test_join_nondaemon_on_shutdown: exit()
+ * waits too, and keeps its status. */
+START_TEST(test_thread_join_nondaemon_on_shutdown)
+{
+    char out[1024];
+    int status = run_prog("exit_semantics", "join_on_exit", out, sizeof out);
+    ck_assert(WIFEXITED(status));
+    ck_assert_int_eq(WEXITSTATUS(status), 3);
+    ck_assert_str_eq(out, "calling exit\nend of thread\n");
+}
+END_TEST
+
+/* test_threading.ThreadJoinOnShutdown.test_4_daemon_threads: daemon
+ * threads are abandoned at exit. */
+START_TEST(test_thread_4_daemon_threads)
+{
+    char out[1024];
+    int status = run_prog("exit_semantics", "daemon", out, sizeof out);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ck_assert_str_eq(out, "end of main\n");
+}
+END_TEST
+
+/* test_threading.ThreadJoinOnShutdown.test_thread_from_thread: a thread
+ * started by a thread that already ended is still waited for. */
+START_TEST(test_thread_thread_from_thread)
+{
+    char out[1024];
+    int status = run_prog("exit_semantics", "thread_from_thread", out, sizeof out);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ck_assert_msg(strstr(out, "end of thread 2\n") != NULL, "output: %s", out);
+    ck_assert_msg(strstr(out, "end of main\n") != NULL, "output: %s", out);
+}
+END_TEST
+
+static _Atomic int traced, profiled, target_saw_hooks;
+static void trace(ct_thread *t, void *arg)
+{
+    ck_assert(t == ct_current_thread());
+    atomic_fetch_add((_Atomic int *)arg, 1);
+}
+
+static int check_hooks_ran(void *arg)
+{
+    (void)arg;
+    atomic_store(&target_saw_hooks, atomic_load(&traced) == 1 && atomic_load(&profiled) == 1);
+    return 0;
+}
+
+/* threading.settrace / setprofile: the hooks run in every thread started
+ * afterwards, before its target. */
+START_TEST(test_thread_settrace_setprofile)
+{
+    ct_settrace(trace, &traced);
+    ct_setprofile(trace, &profiled);
+    join_unref(start(check_hooks_ran, NULL));
+    ck_assert(atomic_load(&target_saw_hooks));
+    ct_settrace(NULL, NULL);
+    ct_setprofile(NULL, NULL);
+    join_unref(start(nothing, NULL));
+    ck_assert_int_eq(atomic_load(&traced), 1);
+}
+END_TEST
+
+static ct_event low_level_ran;
+static int low_level(void *arg)
+{
+    *(uint64_t *)arg = ct_get_ident();
+    ct_event_set(&low_level_ran);
+    return 0;
+}
+
+/* _thread.start_new_thread */
+START_TEST(test_thread_start_new_thread)
+{
+    uint64_t ident = 0, seen = 0;
+    ck_assert_ct(ct_start_new_thread(low_level, &seen, &ident));
+    ck_assert_ct(ct_event_wait(&low_level_ran, CT_FOREVER));
+    ck_assert(ident != 0);
+    ck_assert(seen == ident);
+}
+END_TEST
+
+static Suite *make_suite(void)
+{
+    Suite *s = suite_create("thread");
+    CT_ADD_TEST(s, test_thread_name, 10);
+    CT_ADD_TEST(s, test_thread_name_visible_to_os, 10);
+    CT_ADD_TEST(s, test_thread_various_ops, 10);
+    CT_ADD_TEST(s, test_thread_various_ops_small_stack, 10);
+    CT_ADD_TEST(s, test_thread_various_ops_large_stack, 10);
+    CT_ADD_TEST(s, test_thread_stack_size_errors, 10);
+    CT_ADD_TEST(s, test_thread_foreign_thread, 10);
+    CT_ADD_TEST(s, test_thread_enumerate_after_join, 20);
+    CT_ADD_TEST(s, test_thread_join_from_multiple_threads, 10);
+    CT_ADD_TEST(s, test_thread_join_with_timeout, 10);
+    CT_ADD_TEST(s, test_thread_daemon_param, 10);
+    CT_ADD_TEST(s, test_thread_main_thread, 10);
+    CT_ADD_TEST(s, test_thread_leak_without_join, 20);
+    CT_ADD_TEST(s, test_thread_start_thread_again, 10);
+    CT_ADD_TEST(s, test_thread_joining_current_thread, 10);
+    CT_ADD_TEST(s, test_thread_joining_inactive_thread, 10);
+    CT_ADD_TEST(s, test_thread_daemonize_active_thread, 10);
+    CT_ADD_TEST(s, test_thread_custom_excepthook, 10);
+    CT_ADD_TEST(s, test_thread_excepthook, 20);
+    CT_ADD_TEST(s, test_thread_1_join_on_shutdown, 20);
+    CT_ADD_TEST(s, test_thread_join_nondaemon_on_shutdown, 20);
+    CT_ADD_TEST(s, test_thread_4_daemon_threads, 20);
+    CT_ADD_TEST(s, test_thread_thread_from_thread, 20);
+    CT_ADD_TEST(s, test_thread_settrace_setprofile, 10);
+    CT_ADD_TEST(s, test_thread_start_new_thread, 10);
+    return s;
+}
+
+CT_TEST_MAIN(make_suite)
