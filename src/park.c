@@ -91,7 +91,7 @@ int ct__park_wait(_Atomic uint32_t *word, uint32_t expected, ct__deadline deadli
     return rc;
 }
 
-void ct__park_wake(_Atomic uint32_t *word, int n, int flags)
+int ct__park_wake(_Atomic uint32_t *word, int n, int flags)
 {
-    ct__park_os_wake(word, n, flags);
+    return ct__park_os_wake(word, n, flags);
 }

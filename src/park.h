@@ -50,9 +50,10 @@ struct ct__wait_record {
 CT__HIDDEN int ct__park_wait(_Atomic uint32_t *word, uint32_t expected, ct__deadline deadline,
                              int flags, const void *object, const char *kind);
 
-/* Wake up to n threads parked on word (CT__WAKE_ALL for all). Never
- * blocks for long, never fails. */
-CT__HIDDEN void ct__park_wake(_Atomic uint32_t *word, int n, int flags);
+/* Wake up to n threads parked on word (CT__WAKE_ALL for all). Returns how
+ * many were woken (0 for shared words on the parking lot, whose waiters
+ * poll). Never blocks for long, never fails. */
+CT__HIDDEN int ct__park_wake(_Atomic uint32_t *word, int n, int flags);
 
 /* The calling thread's wait record (valid for the thread's lifetime). */
 CT__HIDDEN struct ct__wait_record *ct__park_record(void);
@@ -82,6 +83,6 @@ static inline void ct__cpu_relax(void)
 /* Backend entry points, implemented by park_futex.c or park_lot.c. */
 CT__HIDDEN int ct__park_os_wait(_Atomic uint32_t *word, uint32_t expected, ct__deadline deadline,
                                 int flags);
-CT__HIDDEN void ct__park_os_wake(_Atomic uint32_t *word, int n, int flags);
+CT__HIDDEN int ct__park_os_wake(_Atomic uint32_t *word, int n, int flags);
 
 #endif

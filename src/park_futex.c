@@ -45,14 +45,18 @@ int ct__park_os_wait(_Atomic uint32_t *word, uint32_t expected, ct__deadline dea
     }
 }
 
-void ct__park_os_wake(_Atomic uint32_t *word, int n, int flags)
+int ct__park_os_wake(_Atomic uint32_t *word, int n, int flags)
 {
+    long woken = futex(word, FUTEX_WAKE | private_flag(flags), (uint32_t)n, NULL, 0);
+    if (woken >= 0)
+        return (int)woken;
     /* EFAULT: the word's memory went away after its owner was released
      * (a waiter's stack frame); nobody can be parked there. */
-    if (futex(word, FUTEX_WAKE | private_flag(flags), (uint32_t)n, NULL, 0) < 0 && errno != EFAULT) {
+    if (errno != EFAULT) {
         fprintf(stderr, "cthreading: futex(FUTEX_WAKE) failed: errno %d\n", errno);
         abort();
     }
+    return 0;
 }
 
 const char *ct__park_backend(void)

@@ -152,10 +152,11 @@ int ct__park_os_wait(_Atomic uint32_t *word, uint32_t expected, ct__deadline dea
     return rc;
 }
 
-void ct__park_os_wake(_Atomic uint32_t *word, int n, int flags)
+int ct__park_os_wake(_Atomic uint32_t *word, int n, int flags)
 {
     if (flags & CT__PARK_SHARED)
-        return; /* shared waiters poll */
+        return 0; /* shared waiters poll */
+    int woken = 0;
     struct bucket *b = bucket_of(word);
     check(pthread_mutex_lock(&b->mutex), "pthread_mutex_lock");
     struct node *it = b->head;
@@ -166,10 +167,12 @@ void ct__park_os_wake(_Atomic uint32_t *word, int n, int flags)
             it->woken = 1;
             pthread_cond_signal(&it->cond);
             n--;
+            woken++;
         }
         it = next;
     }
     pthread_mutex_unlock(&b->mutex);
+    return woken;
 }
 
 const char *ct__park_backend(void)

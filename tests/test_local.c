@@ -1,0 +1,201 @@
+/* Thread-local data: test_threading_local.py, as it applies to C. */
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "support.h"
+
+static _Atomic int inits, destroys;
+
+static void *make_value(void *arg)
+{
+    atomic_fetch_add(&inits, 1);
+    int *v = malloc(sizeof *v);
+    *v = (int)(long)arg;
+    return v;
+}
+
+static void free_value(void *value, void *arg)
+{
+    (void)arg;
+    atomic_fetch_add(&destroys, 1);
+    free(value);
+}
+
+static ct_local *counted(void)
+{
+    atomic_store(&inits, 0);
+    atomic_store(&destroys, 0);
+    ct_local *l = ct_local_new(&(ct_local_opts){.init = make_value, .destroy = free_value,
+                                                .arg = (void *)42L});
+    ck_assert_ptr_nonnull(l);
+    return l;
+}
+
+static int set_and_check(void *arg)
+{
+    ct_local *l = arg;
+    ck_assert_ptr_null(ct_local_get(l)); /* nothing leaks in from other threads */
+    int mine;
+    ck_assert_ct(ct_local_set(l, &mine));
+    ck_assert_ptr_eq(ct_local_get(l), &mine);
+    ck_assert_ct(ct_local_set(l, NULL));
+    return 0;
+}
+
+/* A value set in one thread is invisible to the others. */
+START_TEST(test_local_isolation)
+{
+    ct_local *l = ct_local_new(NULL);
+    int main_value;
+    ck_assert_ct(ct_local_set(l, &main_value));
+    ct_thread *t[4];
+    for (int i = 0; i < 4; i++) {
+        t[i] = ct_thread_new(&(ct_thread_opts){.target = set_and_check, .arg = l});
+        ck_assert_ct(ct_thread_start(t[i]));
+    }
+    for (int i = 0; i < 4; i++) {
+        ck_assert_ct(ct_thread_join(t[i], CT_FOREVER));
+        ck_assert_int_eq(ct_thread_result(t[i]), 0);
+        ct_thread_unref(t[i]);
+    }
+    ck_assert_ptr_eq(ct_local_get(l), &main_value);
+    ct_local_unref(l);
+}
+END_TEST
+
+static int use_value(void *arg)
+{
+    int *v = ct_local_get(arg);
+    ck_assert_int_eq(*v, 42);
+    ck_assert_ptr_eq(ct_local_get(arg), v); /* init runs once per thread */
+    return 0;
+}
+
+/* test_threading_local.BaseLocalTest.test_derived / test_arguments: the
+ * initialiser runs once in each thread that reads the local, with its
+ * argument; test_local_refs: each thread's value is destroyed when the
+ * thread ends. */
+START_TEST(test_local_init_per_thread_and_destroy_at_end)
+{
+    ct_local *l = counted();
+    for (int i = 0; i < 10; i++) {
+        ct_thread *t = ct_thread_new(&(ct_thread_opts){.target = use_value, .arg = l});
+        ck_assert_ct(ct_thread_start(t));
+        ck_assert_ct(ct_thread_join(t, CT_FOREVER));
+        /* join returns after the thread's values were destroyed */
+        ck_assert_int_eq(atomic_load(&destroys), i + 1);
+        ct_thread_unref(t);
+    }
+    ck_assert_int_eq(atomic_load(&inits), 10);
+    ct_local_unref(l);
+}
+END_TEST
+
+static void *foreign_use(void *arg)
+{
+    use_value(arg);
+    return NULL;
+}
+
+/* Destructors run for threads not started by cthreading too. */
+START_TEST(test_local_foreign_thread_destructor)
+{
+    ct_local *l = counted();
+    pthread_t tid;
+    ck_assert_int_eq(pthread_create(&tid, NULL, foreign_use, l), 0);
+    pthread_join(tid, NULL);
+    ck_assert_int_eq(atomic_load(&inits), 1);
+    ck_assert_int_eq(atomic_load(&destroys), 1);
+    ct_local_unref(l);
+}
+END_TEST
+
+static ct_event hold, release_them;
+static _Atomic int holding;
+
+static int hold_value(void *arg)
+{
+    ck_assert_ptr_nonnull(ct_local_get(arg));
+    if (atomic_fetch_add(&holding, 1) + 1 == 3)
+        ct_event_set(&hold);
+    return ct_event_wait(&release_them, CT_FOREVER);
+}
+
+/* test_threading_local.BaseLocalTest.test_local_refs (and _local_refs
+ * after deletion): dropping the local while threads still hold values
+ * destroys those values at once; the threads end cleanly afterwards. */
+START_TEST(test_local_unref_while_threads_alive)
+{
+    ct_local *l = counted();
+    ct_thread *t[3];
+    for (int i = 0; i < 3; i++) {
+        t[i] = ct_thread_new(&(ct_thread_opts){.target = hold_value, .arg = l});
+        ck_assert_ct(ct_thread_start(t[i]));
+    }
+    ck_assert_ct(ct_event_wait(&hold, CT_FOREVER));
+    ck_assert_ptr_nonnull(ct_local_get(l)); /* main's own value too */
+    ct_local_unref(l);
+    ck_assert_int_eq(atomic_load(&destroys), 4);
+    ct_event_set(&release_them);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_ct(ct_thread_join(t[i], CT_FOREVER));
+        ct_thread_unref(t[i]);
+    }
+    ck_assert_int_eq(atomic_load(&destroys), 4);
+}
+END_TEST
+
+/* Not limited by the OS's key count (PTHREAD_KEYS_MAX is 1024). */
+START_TEST(test_local_many_locals)
+{
+    enum { N = 3000 };
+    static ct_local *ls[N];
+    for (int i = 0; i < N; i++) {
+        ls[i] = ct_local_new(NULL);
+        ck_assert_ptr_nonnull(ls[i]);
+        ck_assert_ct(ct_local_set(ls[i], (void *)(long)(i + 1)));
+    }
+    for (int i = 0; i < N; i++)
+        ck_assert_ptr_eq(ct_local_get(ls[i]), (void *)(long)(i + 1));
+    for (int i = 0; i < N; i++)
+        ct_local_unref(ls[i]);
+    /* indices are reused, without stale values */
+    ct_local *l = ct_local_new(NULL);
+    ck_assert_ptr_null(ct_local_get(l));
+    ct_local_unref(l);
+}
+END_TEST
+
+/* Setting a new value destroys the old one; references keep a local. */
+START_TEST(test_local_set_replaces_and_refs)
+{
+    ct_local *l = counted();
+    void *first = ct_local_get(l);
+    ck_assert_ptr_nonnull(first);
+    int *second = malloc(sizeof *second);
+    ck_assert_ct(ct_local_set(l, second));
+    ck_assert_int_eq(atomic_load(&destroys), 1);
+    ck_assert_ct(ct_local_set(l, second)); /* same value: nothing destroyed */
+    ck_assert_int_eq(atomic_load(&destroys), 1);
+    ct_local_ref(l);
+    ct_local_unref(l);
+    ck_assert_int_eq(atomic_load(&destroys), 1);
+    ct_local_unref(l);
+    ck_assert_int_eq(atomic_load(&destroys), 2);
+    ck_assert_ptr_null(ct_local_new(&(ct_local_opts){.flags = 8}));
+}
+END_TEST
+
+static Suite *make_suite(void)
+{
+    Suite *s = suite_create("local");
+    CT_ADD_TEST(s, test_local_isolation, 10);
+    CT_ADD_TEST(s, test_local_init_per_thread_and_destroy_at_end, 10);
+    CT_ADD_TEST(s, test_local_foreign_thread_destructor, 10);
+    CT_ADD_TEST(s, test_local_unref_while_threads_alive, 10);
+    CT_ADD_TEST(s, test_local_many_locals, 20);
+    CT_ADD_TEST(s, test_local_set_replaces_and_refs, 10);
+    return s;
+}
+
+CT_TEST_MAIN(make_suite)
