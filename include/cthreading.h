@@ -16,5 +16,7 @@
 #include "cthreading/thread.h"
 #include "cthreading/timer.h"
 #include "cthreading/local.h"
+#include "cthreading/queue.h"
+#include "cthreading/executor.h"
 
 #endif

@@ -535,10 +535,31 @@ int ct_start_new_thread(ct_thread_fn fn, void *arg, uint64_t *ident)
 
 /* ---- process exit and fork ---- */
 
+#define MAX_AT_SHUTDOWN 8
+static void (*at_shutdown[MAX_AT_SHUTDOWN])(void);
+static int n_at_shutdown;
+
+int ct__at_shutdown(void (*fn)(void))
+{
+    int rc = CT_ENOMEM;
+    ct_lock_acquire(&hook_lock, CT_FOREVER);
+    if (n_at_shutdown < MAX_AT_SHUTDOWN) {
+        at_shutdown[n_at_shutdown++] = fn;
+        rc = 0;
+    }
+    ct_lock_release(&hook_lock);
+    return rc;
+}
+
 /* Join every live non-daemon thread but the caller and the main thread;
  * repeat, as threads that end may have started others. */
 static void wait_for_non_daemon_threads(void)
 {
+    ct_lock_acquire(&hook_lock, CT_FOREVER);
+    int n = n_at_shutdown;
+    ct_lock_release(&hook_lock);
+    for (int i = 0; i < n; i++)
+        at_shutdown[i]();
     for (;;) {
         struct ct_thread *wait_for = NULL;
         ct_lock_acquire(&reg_lock, CT_FOREVER);

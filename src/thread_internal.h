@@ -15,4 +15,9 @@ CT__HIDDEN ct_thread *ct__thread_new_with(const ct_thread_opts *opts, void *time
                                           void (*free_timer)(void *timer));
 CT__HIDDEN void *ct__thread_timer(const ct_thread *t);
 
+/* Register fn to run at process exit before the non-daemon threads are
+ * joined (executors use it to let their workers finish and end). At most
+ * a few; returns CT_ENOMEM when full. */
+CT__HIDDEN int ct__at_shutdown(void (*fn)(void));
+
 #endif

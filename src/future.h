@@ -1,0 +1,21 @@
+/* Internal: what the executor needs of futures. */
+#ifndef CT_SRC_FUTURE_H
+#define CT_SRC_FUTURE_H
+
+#include "clock.h"
+#include "cthreading/executor.h"
+
+/* A new pending future for fn(arg), with one reference. */
+CT__HIDDEN ct_future *ct__future_new(ct_task_fn fn, void *arg);
+
+/* The executor's queue link (guarded by the executor's lock). */
+CT__HIDDEN ct_future **ct__future_next(ct_future *f);
+
+/* Run the task unless it was cancelled first, and complete the future. */
+CT__HIDDEN void ct__future_run(ct_future *f);
+
+/* Complete a pending future with an error without running it (a broken
+ * pool). */
+CT__HIDDEN void ct__future_fail(ct_future *f, int code);
+
+#endif
