@@ -47,6 +47,10 @@ void bunch_wait_started(bunch *b);
 /* Wait until `k` of the bunch's threads are parked (blocked in the
  * library's park layer); ordering without sleep. */
 void bunch_wait_parked(bunch *b, int k);
+/* The same, counting only threads parked in a wait of the given kind
+ * ("condition", "lock", ...): a thread just woken from another kind of
+ * wait can still show as parked for an instant. */
+void bunch_wait_parked_in(bunch *b, int k, const char *kind);
 /* How many threads have returned from fn. */
 int bunch_finished(bunch *b);
 /* Wait until at least n threads have returned from fn. */

@@ -86,10 +86,10 @@ static void check_notify(const ct_condition_opts *opts)
     ck_assert_ct(ct_condition_init(&cond, opts));
     atomic_store(&woken, 0);
     bunch *b = bunch_start(waiter, NULL, 5);
-    bunch_wait_parked(b, 5);
+    bunch_wait_parked_in(b, 5, "condition");
     notify_n(3);
     bunch_wait_finished(b, 3);
-    bunch_wait_parked(b, 2); /* the other two still wait */
+    bunch_wait_parked_in(b, 2, "condition"); /* the other two still wait */
     ck_assert_int_eq(atomic_load(&woken), 3);
     notify_n(-1);
     bunch_join(b);
@@ -115,7 +115,7 @@ START_TEST(test_condition_notify_fifo)
     for (int i = 0; i < 4; i++) {
         /* One thread at a time, so that the order of waiting is known. */
         b[i] = bunch_start(waiter, NULL, 1);
-        bunch_wait_parked(b[i], 1);
+        bunch_wait_parked_in(b[i], 1, "condition");
     }
     for (int i = 0; i < 4; i++) {
         notify_n(1);
@@ -168,7 +168,7 @@ START_TEST(test_condition_waitfor)
     int value = 0;
     bunch *b = bunch_start(wait_for_4, &value, 1);
     for (int i = 0; i < 4; i++) {
-        bunch_wait_parked(b, 1);
+        bunch_wait_parked_in(b, 1, "condition");
         ck_assert_ct(ct_condition_acquire(&cond, CT_FOREVER));
         state++;
         ck_assert_ct(ct_condition_notify(&cond, 1));
@@ -199,7 +199,7 @@ START_TEST(test_condition_waitfor_timeout)
     state = 0;
     double elapsed = 0;
     bunch *b = bunch_start(wait_for_timeout, &elapsed, 1);
-    bunch_wait_parked(b, 1);
+    bunch_wait_parked_in(b, 1, "condition");
     notify_n(1);
     bunch_join(b);
     ck_assert_msg(elapsed >= 0.1, "wait_for returned after %.4f s", elapsed);

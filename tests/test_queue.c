@@ -1,0 +1,602 @@
+/* Queues: test_queue.BaseQueueTestMixin for Queue, LifoQueue and
+ * PriorityQueue (each test runs on all three), the 3.13 shutdown tests,
+ * and BaseSimpleQueueTest. Items are small integers cast to pointers. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "support.h"
+
+#define ITEM(n) ((void *)(intptr_t)(n))
+#define NUM(p) ((int)(intptr_t)(p))
+
+static int compare_ints(const void *a, const void *b, void *arg)
+{
+    (void)arg;
+    return (NUM(a) > NUM(b)) - (NUM(a) < NUM(b));
+}
+
+enum { FIFO, LIFO, PRIO };
+static const char *kind_name[] = {"Queue", "LifoQueue", "PriorityQueue"};
+
+static ct_queue *make(int kind, long maxsize, void (*destroy)(void *, void *))
+{
+    ct_queue_opts o = {.maxsize = maxsize, .compare = compare_ints, .destroy = destroy};
+    ct_queue *q = kind == FIFO ? ct_queue_new(&o) : kind == LIFO ? ct_lifoqueue_new(&o)
+                                                                  : ct_priorityqueue_new(&o);
+    ck_assert_ptr_nonnull(q);
+    return q;
+}
+
+static ct_queue *q;
+
+static void get_one(void *arg, int i)
+{
+    (void)i;
+    void *item;
+    ck_assert_ct(ct_queue_get(q, &item, CT_FOREVER));
+    *(int *)arg = NUM(item);
+}
+
+static void put_one(void *arg, int i)
+{
+    (void)i;
+    ck_assert_ct(ct_queue_put(q, arg, CT_FOREVER));
+}
+
+/* test_queue.BaseQueueTestMixin.simple_queue_test (test_basic): order by
+ * kind, full/empty, non-blocking and timed failures, and blocking calls
+ * released by the other side. */
+static void basic(int kind)
+{
+    q = make(kind, 3, NULL);
+    ck_assert(ct_queue_empty(q));
+    ck_assert(!ct_queue_full(q));
+    static const int in[] = {111, 333, 222};
+    static const int want[][3] = {{111, 333, 222}, {222, 333, 111}, {111, 222, 333}};
+    for (int i = 0; i < 3; i++)
+        ck_assert_ct(ct_queue_put(q, ITEM(in[i]), CT_FOREVER));
+    ck_assert(ct_queue_full(q));
+    ck_assert_uint_eq(ct_queue_qsize(q), 3);
+    ck_assert_ct_err(ct_queue_put_nowait(q, ITEM(1)), CT_EFULL);
+    double t0 = ct_monotonic();
+    ck_assert_ct_err(ct_queue_put(q, ITEM(1), 0.05), CT_EFULL);
+    ck_assert(ct_monotonic() - t0 >= 0.05);
+    for (int i = 0; i < 3; i++) {
+        void *item;
+        ck_assert_ct(ct_queue_get(q, &item, CT_FOREVER));
+        ck_assert_msg(NUM(item) == want[kind][i], "%s: got %d, want %d", kind_name[kind],
+                      NUM(item), want[kind][i]);
+    }
+    ck_assert(ct_queue_empty(q));
+    void *item;
+    ck_assert_ct_err(ct_queue_get_nowait(q, &item), CT_EEMPTY);
+    t0 = ct_monotonic();
+    ck_assert_ct_err(ct_queue_get(q, &item, 0.05), CT_EEMPTY);
+    ck_assert(ct_monotonic() - t0 >= 0.05);
+
+    /* A get blocked on an empty queue is released by a put. */
+    int got = 0;
+    bunch *b = bunch_start(get_one, &got, 1);
+    bunch_wait_parked(b, 1);
+    ck_assert_ct(ct_queue_put(q, ITEM(5), CT_FOREVER));
+    bunch_join(b);
+    ck_assert_int_eq(got, 5);
+    /* A put blocked on a full queue is released by a get. */
+    for (int i = 0; i < 3; i++)
+        ck_assert_ct(ct_queue_put(q, ITEM(i), 0));
+    b = bunch_start(put_one, ITEM(9), 1);
+    bunch_wait_parked(b, 1);
+    ck_assert_ct(ct_queue_get(q, &item, CT_FOREVER));
+    bunch_join(b);
+    ck_assert_uint_eq(ct_queue_qsize(q), 3);
+    for (int i = 0; i < 3; i++)
+        ck_assert_ct(ct_queue_get(q, &item, 0));
+    ct_queue_unref(q);
+}
+
+START_TEST(test_queue_basic)
+{
+    basic(_i);
+}
+END_TEST
+
+/* test_queue.BaseQueueTestMixin.test_negative_timeout_raises_exception */
+START_TEST(test_queue_negative_timeout_raises_exception)
+{
+    q = make(_i, 1, NULL);
+    void *item;
+    ck_assert_ct_err(ct_queue_put(q, ITEM(1), -1.5), CT_ETIMEOUT);
+    ck_assert_ct_err(ct_queue_get(q, &item, -1.5), CT_ETIMEOUT);
+    ck_assert_ct_err(ct_queue_join(q, -7), CT_ETIMEOUT);
+    ck_assert_ct_err(ct_queue_put(q, ITEM(1), 1e300), CT_EOVERFLOW);
+    ct_queue_unref(q);
+}
+END_TEST
+
+/* test_queue.BaseQueueTestMixin.test_nowait */
+START_TEST(test_queue_nowait)
+{
+    q = make(_i, 4, NULL);
+    for (int i = 0; i < 4; i++)
+        ck_assert_ct(ct_queue_put_nowait(q, ITEM(i)));
+    ck_assert_ct_err(ct_queue_put_nowait(q, ITEM(9)), CT_EFULL);
+    void *item;
+    for (int i = 0; i < 4; i++)
+        ck_assert_ct(ct_queue_get_nowait(q, &item));
+    ck_assert_ct_err(ct_queue_get_nowait(q, &item), CT_EEMPTY);
+    ct_queue_unref(q);
+}
+END_TEST
+
+/* test_queue.BaseQueueTestMixin.test_shrinking_queue */
+START_TEST(test_queue_shrinking_queue)
+{
+    q = make(_i, 3, NULL);
+    void *item;
+    for (int i = 1; i <= 3; i++)
+        ck_assert_ct(ct_queue_put(q, ITEM(i), 0));
+    ck_assert(ct_queue_full(q));
+    ck_assert_ct(ct_queue_get(q, &item, 0));
+    ck_assert(!ct_queue_full(q));
+    ck_assert_ct(ct_queue_put(q, ITEM(4), 0));
+    ck_assert(ct_queue_full(q));
+    while (ct_queue_get_nowait(q, &item) == 0)
+        ;
+    ct_queue_unref(q);
+}
+END_TEST
+
+static _Atomic long sum;
+static void worker_task_done(void *arg, int i)
+{
+    (void)arg;
+    (void)i;
+    for (;;) {
+        void *item;
+        ck_assert_ct(ct_queue_get(q, &item, CT_FOREVER));
+        if (NUM(item) < 0) {
+            ck_assert_ct(ct_queue_task_done(q));
+            return;
+        }
+        atomic_fetch_add(&sum, NUM(item));
+        ck_assert_ct(ct_queue_task_done(q));
+    }
+}
+
+/* test_queue.BaseQueueTestMixin.test_queue_task_done / test_queue_join:
+ * join returns once every item put was marked done; twice in a row. */
+START_TEST(test_queue_task_done_and_join)
+{
+    q = make(_i, 0, NULL);
+    ck_assert_ct(ct_queue_join(q, CT_FOREVER)); /* nothing put: at once */
+    ck_assert_ct_err(ct_queue_task_done(q), CT_ETASKDONE);
+    atomic_store(&sum, 0);
+    bunch *b = bunch_start(worker_task_done, NULL, 2);
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 100; i++)
+            ck_assert_ct(ct_queue_put(q, ITEM(i), CT_FOREVER));
+        ck_assert_ct(ct_queue_join(q, CT_FOREVER));
+        ck_assert_int_eq(atomic_load(&sum), 4950 * (round + 1));
+    }
+    ck_assert_ct(ct_queue_put(q, ITEM(-1), CT_FOREVER));
+    ck_assert_ct(ct_queue_put(q, ITEM(-1), CT_FOREVER));
+    bunch_join(b);
+    ck_assert_ct(ct_queue_join(q, 0));
+    /* test_queue_task_done: one too many is an error */
+    ck_assert_ct_err(ct_queue_task_done(q), CT_ETASKDONE);
+    ct_queue_unref(q);
+}
+END_TEST
+
+START_TEST(test_queue_join_timeout)
+{
+    q = make(_i, 0, NULL);
+    ck_assert_ct(ct_queue_put(q, ITEM(1), 0));
+    double t0 = ct_monotonic();
+    ck_assert_ct_err(ct_queue_join(q, 0.05), CT_ETIMEDOUT);
+    ck_assert(ct_monotonic() - t0 >= 0.05);
+    void *item;
+    ck_assert_ct(ct_queue_get(q, &item, 0));
+    ck_assert_ct(ct_queue_task_done(q));
+    ck_assert_ct(ct_queue_join(q, 0));
+    ct_queue_unref(q);
+}
+END_TEST
+
+/* PriorityQueue is stable: equal priorities come out in the order put. */
+static int compare_tens(const void *a, const void *b, void *arg)
+{
+    (void)arg;
+    return (NUM(a) / 10 > NUM(b) / 10) - (NUM(a) / 10 < NUM(b) / 10);
+}
+
+START_TEST(test_priorityqueue_stable)
+{
+    ct_queue *pq = ct_priorityqueue_new(&(ct_queue_opts){.compare = compare_tens});
+    static const int in[] = {31, 12, 33, 11, 32, 13, 34, 1};
+    static const int want[] = {1, 12, 11, 13, 31, 33, 32, 34};
+    for (int i = 0; i < 8; i++)
+        ck_assert_ct(ct_queue_put(pq, ITEM(in[i]), 0));
+    for (int i = 0; i < 8; i++) {
+        void *item;
+        ck_assert_ct(ct_queue_get(pq, &item, 0));
+        ck_assert_int_eq(NUM(item), want[i]);
+    }
+    ck_assert_ptr_null(ct_priorityqueue_new(NULL)); /* compare is required */
+    ck_assert_ptr_null(ct_queue_new(&(ct_queue_opts){.flags = 2}));
+    ct_queue_unref(pq);
+}
+END_TEST
+
+/* ---- shutdown (3.13) ---- */
+
+static _Atomic int destroyed;
+static void count_destroy(void *item, void *arg)
+{
+    (void)item;
+    (void)arg;
+    atomic_fetch_add(&destroyed, 1);
+}
+
+/* test_queue.BaseQueueTestMixin.test_shutdown_empty */
+START_TEST(test_queue_shutdown_empty)
+{
+    q = make(_i, 0, NULL);
+    ck_assert_ct(ct_queue_shutdown(q, 0));
+    void *item;
+    ck_assert_ct_err(ct_queue_put(q, ITEM(1), 0), CT_ESHUTDOWN);
+    ck_assert_ct_err(ct_queue_get(q, &item, CT_FOREVER), CT_ESHUTDOWN);
+    ck_assert_ct_err(ct_queue_get_nowait(q, &item), CT_ESHUTDOWN);
+    ct_queue_unref(q);
+}
+END_TEST
+
+/* test_queue.BaseQueueTestMixin.test_shutdown_nonempty: get drains what
+ * is left, then fails. */
+START_TEST(test_queue_shutdown_nonempty)
+{
+    q = make(_i, 0, NULL);
+    ck_assert_ct(ct_queue_put(q, ITEM(7), 0));
+    ck_assert_ct(ct_queue_shutdown(q, 0));
+    ck_assert_ct_err(ct_queue_put(q, ITEM(8), 0), CT_ESHUTDOWN);
+    void *item;
+    ck_assert_ct(ct_queue_get(q, &item, CT_FOREVER));
+    ck_assert_int_eq(NUM(item), 7);
+    ck_assert_ct_err(ct_queue_get(q, &item, CT_FOREVER), CT_ESHUTDOWN);
+    ct_queue_unref(q);
+}
+END_TEST
+
+/* test_queue.BaseQueueTestMixin.test_shutdown_immediate_all_methods_in_one_thread:
+ * immediate drops the items (to destroy), counts them done, and every
+ * method fails afterwards. */
+START_TEST(test_queue_shutdown_immediate_all_methods_in_one_thread)
+{
+    atomic_store(&destroyed, 0);
+    q = make(_i, 0, count_destroy);
+    for (int i = 0; i < 5; i++)
+        ck_assert_ct(ct_queue_put(q, ITEM(i), 0));
+    ck_assert_ct(ct_queue_shutdown(q, 1));
+    ck_assert_int_eq(atomic_load(&destroyed), 5);
+    void *item;
+    ck_assert_ct_err(ct_queue_get(q, &item, 0), CT_ESHUTDOWN);
+    ck_assert_ct_err(ct_queue_put(q, ITEM(1), 0), CT_ESHUTDOWN);
+    ck_assert_ct(ct_queue_join(q, 0)); /* the dropped items count as done */
+    ck_assert_ct_err(ct_queue_task_done(q), CT_ETASKDONE);
+    ck_assert(ct_queue_empty(q));
+    ct_queue_unref(q);
+}
+END_TEST
+
+/* Without a destroy callback the dropped items are handed back. */
+START_TEST(test_queue_shutdown_immediate_hands_items_back)
+{
+    q = make(FIFO, 0, NULL);
+    for (int i = 0; i < 3; i++)
+        ck_assert_ct(ct_queue_put(q, ITEM(i + 1), 0));
+    ck_assert_ct(ct_queue_shutdown(q, 1));
+    void *item;
+    for (int i = 0; i < 3; i++) {
+        ck_assert_ct(ct_queue_take_dropped(q, &item));
+        ck_assert_int_eq(NUM(item), i + 1);
+    }
+    ck_assert_ct_err(ct_queue_take_dropped(q, &item), CT_EEMPTY);
+    ct_queue_unref(q);
+}
+END_TEST
+
+/* test_queue.BaseQueueTestMixin.test_shutdown_allowed_transitions */
+START_TEST(test_queue_shutdown_allowed_transitions)
+{
+    atomic_store(&destroyed, 0);
+    q = make(_i, 0, count_destroy);
+    ck_assert_ct(ct_queue_put(q, ITEM(1), 0));
+    ck_assert_ct(ct_queue_shutdown(q, 0));
+    ck_assert_ct(ct_queue_shutdown(q, 0));
+    ck_assert_int_eq(atomic_load(&destroyed), 0);
+    ck_assert_ct(ct_queue_shutdown(q, 1));
+    ck_assert_int_eq(atomic_load(&destroyed), 1);
+    ck_assert_ct(ct_queue_shutdown(q, 0));
+    ct_queue_unref(q);
+}
+END_TEST
+
+static void get_expect_shutdown(void *arg, int i)
+{
+    (void)arg;
+    (void)i;
+    void *item;
+    ck_assert_ct_err(ct_queue_get(q, &item, CT_FOREVER), CT_ESHUTDOWN);
+}
+
+static void put_expect_shutdown(void *arg, int i)
+{
+    (void)arg;
+    (void)i;
+    ck_assert_ct_err(ct_queue_put(q, ITEM(9), CT_FOREVER), CT_ESHUTDOWN);
+}
+
+static void join_returns(void *arg, int i)
+{
+    (void)arg;
+    (void)i;
+    ck_assert_ct(ct_queue_join(q, CT_FOREVER));
+}
+
+/* test_queue.BaseQueueTestMixin.test_shutdown_get / _put / _join (and
+ * the _immediate variants): blocked callers wake and fail; joins return
+ * after an immediate shutdown. */
+START_TEST(test_queue_shutdown_wakes_blocked_get)
+{
+    q = make(_i, 2, NULL);
+    bunch *b = bunch_start(get_expect_shutdown, NULL, 3);
+    bunch_wait_parked(b, 3);
+    ck_assert_ct(ct_queue_shutdown(q, _i == LIFO)); /* both kinds of shutdown */
+    bunch_join(b);
+    ct_queue_unref(q);
+}
+END_TEST
+
+START_TEST(test_queue_shutdown_wakes_blocked_put)
+{
+    q = make(_i, 1, count_destroy);
+    ck_assert_ct(ct_queue_put(q, ITEM(1), 0));
+    bunch *b = bunch_start(put_expect_shutdown, NULL, 3);
+    bunch_wait_parked(b, 3);
+    ck_assert_ct(ct_queue_shutdown(q, 0));
+    bunch_join(b);
+    void *item;
+    ck_assert_ct(ct_queue_get(q, &item, 0)); /* still drains */
+    ct_queue_unref(q);
+}
+END_TEST
+
+START_TEST(test_queue_shutdown_immediate_releases_join)
+{
+    atomic_store(&destroyed, 0);
+    q = make(_i, 0, count_destroy);
+    for (int i = 0; i < 3; i++)
+        ck_assert_ct(ct_queue_put(q, ITEM(i), 0));
+    bunch *b = bunch_start(join_returns, NULL, 2);
+    bunch_wait_parked(b, 2);
+    ck_assert_ct(ct_queue_shutdown(q, 1));
+    bunch_join(b);
+    ck_assert_int_eq(atomic_load(&destroyed), 3);
+    ct_queue_unref(q);
+}
+END_TEST
+
+/* test_queue.BaseQueueTestMixin.test_shutdown_get_task_done_join: after a
+ * plain shutdown, join still waits for task_done. */
+START_TEST(test_queue_shutdown_get_task_done_join)
+{
+    q = make(_i, 0, NULL);
+    for (int i = 0; i < 2; i++)
+        ck_assert_ct(ct_queue_put(q, ITEM(i), 0));
+    ck_assert_ct(ct_queue_shutdown(q, 0));
+    ck_assert_ct_err(ct_queue_join(q, 0), CT_ETIMEDOUT);
+    bunch *b = bunch_start(join_returns, NULL, 1);
+    void *item;
+    for (int i = 0; i < 2; i++) {
+        ck_assert_ct(ct_queue_get(q, &item, 0));
+        ck_assert_ct(ct_queue_task_done(q));
+    }
+    bunch_join(b);
+    ct_queue_unref(q);
+}
+END_TEST
+
+/* Items left inside at the last unref go to destroy: nothing leaks. */
+START_TEST(test_queue_unref_destroys_items)
+{
+    atomic_store(&destroyed, 0);
+    q = make(_i, 0, count_destroy);
+    for (int i = 0; i < 40; i++) /* more than the first allocation */
+        ck_assert_ct(ct_queue_put(q, ITEM(i), 0));
+    ct_queue_unref(q);
+    ck_assert_int_eq(atomic_load(&destroyed), 40);
+}
+END_TEST
+
+/* ---- stress: many producers and consumers, each item exactly once ---- */
+
+enum { PRODUCERS = 4, PER_PRODUCER = 5000 };
+static _Atomic unsigned char seen[PRODUCERS * PER_PRODUCER];
+
+static void producer(void *arg, int i)
+{
+    (void)arg;
+    for (int n = 0; n < PER_PRODUCER; n++)
+        ck_assert_ct(ct_queue_put(q, ITEM(i * PER_PRODUCER + n + 1), CT_FOREVER));
+}
+
+static void consumer(void *arg, int i)
+{
+    (void)arg;
+    (void)i;
+    for (;;) {
+        void *item;
+        int rc = ct_queue_get(q, &item, CT_FOREVER);
+        if (rc == CT_ESHUTDOWN)
+            return;
+        ck_assert_ct(rc);
+        ck_assert_int_eq(atomic_fetch_add(&seen[NUM(item) - 1], 1), 0);
+        ck_assert_ct(ct_queue_task_done(q));
+    }
+}
+
+START_TEST(test_queue_stress_exactly_once)
+{
+    memset((void *)seen, 0, sizeof seen);
+    q = make(_i, 16, NULL);
+    bunch *c = bunch_start(consumer, NULL, 4);
+    bunch *p = bunch_start(producer, NULL, PRODUCERS);
+    bunch_join(p);
+    ck_assert_ct(ct_queue_join(q, CT_FOREVER));
+    ck_assert_ct(ct_queue_shutdown(q, 0));
+    bunch_join(c);
+    for (int i = 0; i < PRODUCERS * PER_PRODUCER; i++)
+        ck_assert_int_eq(atomic_load(&seen[i]), 1);
+    ct_queue_unref(q);
+}
+END_TEST
+
+/* ---- SimpleQueue: test_queue.BaseSimpleQueueTest ---- */
+
+static ct_simple_queue *sq;
+
+/* test_basic, test_order, test_negative_timeout */
+START_TEST(test_simple_queue_basic)
+{
+    sq = ct_simple_queue_new(NULL);
+    ck_assert(ct_simple_queue_empty(sq));
+    for (int i = 1; i <= 100; i++)
+        ck_assert_ct(ct_simple_queue_put(sq, ITEM(i)));
+    ck_assert_uint_eq(ct_simple_queue_qsize(sq), 100);
+    void *item;
+    for (int i = 1; i <= 100; i++) {
+        ck_assert_ct(ct_simple_queue_get(sq, &item, CT_FOREVER));
+        ck_assert_int_eq(NUM(item), i);
+    }
+    ck_assert(ct_simple_queue_empty(sq));
+    ck_assert_ct_err(ct_simple_queue_get_nowait(sq, &item), CT_EEMPTY);
+    double t0 = ct_monotonic();
+    ck_assert_ct_err(ct_simple_queue_get(sq, &item, 0.05), CT_EEMPTY);
+    ck_assert(ct_monotonic() - t0 >= 0.05);
+    ck_assert_ct_err(ct_simple_queue_get(sq, &item, -1.5), CT_ETIMEOUT);
+    ck_assert_ptr_null(ct_simple_queue_new(&(ct_queue_opts){.maxsize = 3}));
+    ct_simple_queue_unref(sq);
+}
+END_TEST
+
+static void sq_producer(void *arg, int i)
+{
+    (void)arg;
+    for (int n = 0; n < PER_PRODUCER; n++)
+        ck_assert_ct(ct_simple_queue_put(sq, ITEM(i * PER_PRODUCER + n + 1)));
+}
+
+static _Atomic int consumed;
+/* arg: 0 blocking get, 1 get_nowait polling, 2 get with a short timeout */
+static void sq_consumer(void *arg, int i)
+{
+    (void)i;
+    int mode = (int)(intptr_t)arg;
+    while (atomic_load(&consumed) < PRODUCERS * PER_PRODUCER) {
+        void *item;
+        int rc = mode == 0   ? ct_simple_queue_get(sq, &item, 0.01)
+                 : mode == 1 ? ct_simple_queue_get_nowait(sq, &item)
+                             : ct_simple_queue_get(sq, &item, 0.001);
+        if (rc == CT_EEMPTY)
+            continue;
+        ck_assert_ct(rc);
+        if (NUM(item) == 0)
+            return;
+        ck_assert_int_eq(atomic_fetch_add(&seen[NUM(item) - 1], 1), 0);
+        atomic_fetch_add(&consumed, 1);
+    }
+}
+
+/* test_many_threads, test_many_threads_nonblock, test_many_threads_timeout */
+START_TEST(test_simple_queue_many_threads)
+{
+    memset((void *)seen, 0, sizeof seen);
+    atomic_store(&consumed, 0);
+    sq = ct_simple_queue_new(NULL);
+    bunch *c = bunch_start(sq_consumer, ITEM(_i), 4);
+    bunch *p = bunch_start(sq_producer, NULL, PRODUCERS);
+    bunch_join(p);
+    bunch_join(c);
+    ck_assert_int_eq(atomic_load(&consumed), PRODUCERS * PER_PRODUCER);
+    for (int i = 0; i < PRODUCERS * PER_PRODUCER; i++)
+        ck_assert_int_eq(atomic_load(&seen[i]), 1);
+    ct_simple_queue_unref(sq);
+}
+END_TEST
+
+static ct_simple_queue *other;
+static void put_into_other(void *item, void *arg)
+{
+    (void)arg;
+    /* put from a callback of the library: never blocks, never deadlocks */
+    ck_assert_ct(ct_simple_queue_put(other, item));
+}
+
+/* test_references / test_reentrancy: items left at the last unref go to
+ * destroy, which may itself put into a SimpleQueue. */
+START_TEST(test_simple_queue_references_and_reentrancy)
+{
+    other = ct_simple_queue_new(&(ct_queue_opts){.destroy = count_destroy});
+    sq = ct_simple_queue_new(&(ct_queue_opts){.destroy = put_into_other});
+    for (int i = 1; i <= 5; i++)
+        ck_assert_ct(ct_simple_queue_put(sq, ITEM(i)));
+    ct_simple_queue_unref(sq);
+    ck_assert_uint_eq(ct_simple_queue_qsize(other), 5);
+    atomic_store(&destroyed, 0);
+    ct_simple_queue_unref(ct_simple_queue_ref(other));
+    ck_assert_int_eq(atomic_load(&destroyed), 0);
+    ct_simple_queue_unref(other);
+    ck_assert_int_eq(atomic_load(&destroyed), 5);
+}
+END_TEST
+
+static void add_loop(Suite *s, const char *name, const TTest *fn, int n, double seconds)
+{
+    TCase *tc = tcase_create(name);
+    tcase_set_timeout(tc, seconds);
+    _tcase_add_test(tc, fn, 0, 0, 0, n);
+    suite_add_tcase(s, tc);
+}
+
+/* Each of these runs once per kind: _i is FIFO, LIFO, PRIO. */
+#define PER_KIND(s, fn, seconds) add_loop(s, #fn, fn, 3, seconds)
+
+static Suite *make_suite(void)
+{
+    Suite *s = suite_create("queue");
+    PER_KIND(s, test_queue_basic, 10);
+    PER_KIND(s, test_queue_negative_timeout_raises_exception, 10);
+    PER_KIND(s, test_queue_nowait, 10);
+    PER_KIND(s, test_queue_shrinking_queue, 10);
+    PER_KIND(s, test_queue_task_done_and_join, 10);
+    PER_KIND(s, test_queue_join_timeout, 10);
+    PER_KIND(s, test_queue_shutdown_empty, 10);
+    PER_KIND(s, test_queue_shutdown_nonempty, 10);
+    PER_KIND(s, test_queue_shutdown_immediate_all_methods_in_one_thread, 10);
+    PER_KIND(s, test_queue_shutdown_allowed_transitions, 10);
+    PER_KIND(s, test_queue_shutdown_wakes_blocked_get, 10);
+    PER_KIND(s, test_queue_shutdown_wakes_blocked_put, 10);
+    PER_KIND(s, test_queue_shutdown_immediate_releases_join, 10);
+    PER_KIND(s, test_queue_shutdown_get_task_done_join, 10);
+    PER_KIND(s, test_queue_unref_destroys_items, 10);
+    PER_KIND(s, test_queue_stress_exactly_once, 30);
+    CT_ADD_TEST(s, test_queue_shutdown_immediate_hands_items_back, 10);
+    CT_ADD_TEST(s, test_priorityqueue_stable, 10);
+    CT_ADD_TEST(s, test_simple_queue_basic, 10);
+    add_loop(s, "test_simple_queue_many_threads", test_simple_queue_many_threads, 3, 30);
+    CT_ADD_TEST(s, test_simple_queue_references_and_reentrancy, 10);
+    return s;
+}
+
+CT_TEST_MAIN(make_suite)
