@@ -119,6 +119,11 @@ ct_executor *ct_executor_new(const ct_executor_opts *opts)
     return ex;
 }
 
+int ct_executor_max_workers(const ct_executor *ex)
+{
+    return ex->max_workers;
+}
+
 ct_executor *ct_executor_ref(ct_executor *ex)
 {
     atomic_fetch_add_explicit(&ex->refs, 1, memory_order_relaxed);

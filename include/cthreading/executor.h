@@ -81,6 +81,9 @@ CT_API int ct_executor_map(ct_executor *ex, ct_task_fn fn, void *const *args, si
  */
 CT_API int ct_executor_shutdown(ct_executor *ex, int wait, int cancel_futures);
 
+/* ct_executor_max_workers - the pool's limit (after the default applied). */
+CT_API int ct_executor_max_workers(const ct_executor *ex);
+
 /* ---- Future ---- */
 
 CT_API ct_future *ct_future_ref(ct_future *f);

@@ -42,6 +42,25 @@ static int fail(void *arg)
     return (int)(long)arg;
 }
 
+static int slow_task(void *arg, void **result)
+{
+    (void)result;
+    ct_sleep(0.05);
+    printf("task %d done\n", (int)(long)arg);
+    return 0;
+}
+
+static ct_event task_running;
+static int blocking_task(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    ct_event_set(&task_running);
+    ct_sleep(0.05);
+    printf("running task done\n");
+    return 0;
+}
+
 static void start(ct_thread_fn fn, void *arg, int daemon, const char *name)
 {
     ct_thread *t = ct_thread_new(&(ct_thread_opts){.target = fn, .arg = arg, .daemon = daemon,
@@ -90,6 +109,26 @@ int main(int argc, char **argv)
         printf("results %d %d\n", ct_thread_result(a), ct_thread_result(b) == CT_ETIMEDOUT);
         ct_thread_unref(a);
         ct_thread_unref(b);
+        return 0;
+    }
+    if (!strcmp(mode, "executor")) {
+        /* No shutdown: the queued work still runs before the process ends. */
+        ct_executor *ex = ct_executor_new(&(ct_executor_opts){.max_workers = 1});
+        for (long i = 1; i <= 3; i++)
+            ct_executor_submit(ex, slow_task, (void *)i, NULL);
+        ct_executor_unref(ex);
+        printf("end of main\n");
+        return 0;
+    }
+    if (!strcmp(mode, "executor_cancel")) {
+        ct_executor *ex = ct_executor_new(&(ct_executor_opts){.max_workers = 1});
+        ct_executor_submit(ex, blocking_task, NULL, NULL);
+        for (long i = 1; i <= 3; i++)
+            ct_executor_submit(ex, slow_task, (void *)i, NULL);
+        ct_event_wait(&task_running, CT_FOREVER);
+        ct_executor_shutdown(ex, 0, 1);
+        ct_executor_unref(ex);
+        printf("end of main\n");
         return 0;
     }
     return 2;
