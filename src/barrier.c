@@ -74,6 +74,7 @@ static int wait_change(struct ct__barrier *b, ct__deadline dl)
 {
     uint32_t seq = atomic_load_explicit(&b->seq, memory_order_relaxed);
     ct__lock_release(&b->lock);
+    CT__SPIN_WHILE(atomic_load_explicit(&b->seq, memory_order_acquire) == seq);
     while (atomic_load_explicit(&b->seq, memory_order_acquire) == seq && !ct__deadline_passed(dl))
         ct__park_wait(&b->seq, seq, dl, (int)b->park_flags, b, "barrier");
     ct__lock_acquire_forever(&b->lock);

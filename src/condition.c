@@ -150,8 +150,7 @@ int ct_condition_wait(ct_condition *cond, double timeout)
     c->tail = &self;
 
     uint32_t saved = release_save(c);
-    for (int i = 0; i < CT__SPIN && !atomic_load_explicit(&self.notified, memory_order_acquire); i++)
-        ct__cpu_relax();
+    CT__SPIN_WHILE(!atomic_load_explicit(&self.notified, memory_order_acquire));
     while (!atomic_load_explicit(&self.notified, memory_order_acquire) && !ct__deadline_passed(dl))
         ct__park_wait(&self.notified, 0, dl, 0, c, "condition");
     acquire_restore(c, saved);

@@ -73,12 +73,8 @@ int ct_event_wait(ct_event *ev, double timeout)
     if (timeout == 0)
         return CT_ETIMEDOUT;
     uint32_t round = ROUND(w);
-    for (int i = 0; i < CT__SPIN; i++) {
-        ct__cpu_relax();
-        w = atomic_load_explicit(&e->word, memory_order_acquire);
-        if ((w & FLAG) || ROUND(w) != round)
-            return 0;
-    }
+    CT__SPIN_WHILE(!((w = atomic_load_explicit(&e->word, memory_order_acquire)) & FLAG) &&
+                   ROUND(w) == round);
     ct__deadline dl;
     int rc = ct__deadline_make(timeout, &dl);
     if (rc)

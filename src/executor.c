@@ -46,6 +46,7 @@ struct ct_executor {
     int nthreads;
     int idle, claims;
     _Atomic uint32_t work_seq;
+    _Atomic uint32_t parked; /* workers that may be asleep on work_seq */
     int shutdown, broken;
     struct ct_executor *prev, *next; /* all executors, for process exit */
 };
@@ -232,10 +233,15 @@ static int worker_main(void *arg)
         ex->idle++;
         uint32_t seq = atomic_load_explicit(&ex->work_seq, memory_order_relaxed);
         unlock(ex);
-        for (int i = 0; i < CT__SPIN && atomic_load(&ex->work_seq) == seq; i++)
-            ct__cpu_relax();
-        while (atomic_load(&ex->work_seq) == seq)
-            ct__park_wait(&ex->work_seq, seq, CT__NEVER, 0, ex, "executor");
+        CT__SPIN_WHILE(atomic_load(&ex->work_seq) == seq);
+        if (atomic_load(&ex->work_seq) == seq) {
+            /* Count as parked, then look again (in park): pairs with the
+             * bump-then-read in submit, so a wake-up is never lost. */
+            atomic_fetch_add(&ex->parked, 1);
+            while (atomic_load(&ex->work_seq) == seq)
+                ct__park_wait(&ex->work_seq, seq, CT__NEVER, 0, ex, "executor");
+            atomic_fetch_sub(&ex->parked, 1);
+        }
         lock(ex);
         take_back_idle(ex);
     }
@@ -284,7 +290,7 @@ int ct_executor_submit(ct_executor *ex, ct_task_fn fn, void *arg, ct_future **ou
         if (ex->idle > 0) {
             ex->idle--;
             ex->claims++;
-            atomic_fetch_add_explicit(&ex->work_seq, 1, memory_order_release);
+            atomic_fetch_add(&ex->work_seq, 1);
             wake = 1;
         } else if (ex->nthreads < ex->max_workers) {
             int arc = add_worker(ex);
@@ -298,7 +304,7 @@ int ct_executor_submit(ct_executor *ex, ct_task_fn fn, void *arg, ct_future **ou
     if (rc == 0 && out)
         *out = ct_future_ref(f);
     unlock(ex);
-    if (wake)
+    if (wake && atomic_load(&ex->parked) != 0)
         wake_workers(ex, 1);
     if (rc != 0)
         ct_future_unref(f);

@@ -51,17 +51,11 @@ int ct__park_flags_of(unsigned flags, uint32_t *park_flags)
 
 __attribute__((noinline)) static int lock_slow(struct ct__lock *l, double timeout)
 {
-    for (int i = 0; i < CT__SPIN; i++) {
-        uint32_t s = atomic_load_explicit(&l->state, memory_order_relaxed);
-        if (s == 0) {
-            if (atomic_compare_exchange_weak_explicit(&l->state, &s, 1, memory_order_acquire,
-                                                      memory_order_relaxed))
-                return 0;
-        } else if (s == 2) {
-            break; /* others already sleep: queue up behind them */
-        }
-        ct__cpu_relax();
-    }
+    CT__SPIN_WHILE(atomic_load_explicit(&l->state, memory_order_relaxed) != 0);
+    uint32_t zero = 0;
+    if (atomic_compare_exchange_strong_explicit(&l->state, &zero, 1, memory_order_acquire,
+                                                memory_order_relaxed))
+        return 0;
     if (timeout == 0)
         return CT_ETIMEDOUT;
     ct__deadline dl;

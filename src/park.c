@@ -12,6 +12,13 @@ static _Atomic uint32_t next_thread_no;
 static _Atomic int chaos = -1; /* -1: not read from the environment yet */
 static _Thread_local uint32_t chaos_rng;
 
+_Thread_local int ct__spin_budget __attribute__((tls_model("initial-exec"), visibility("hidden")));
+
+void ct__yield(void)
+{
+    sched_yield();
+}
+
 struct ct__wait_record *ct__park_record(void)
 {
     return &record;

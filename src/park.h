@@ -88,6 +88,46 @@ static inline void ct__cpu_relax(void)
 #endif
 }
 
+/*
+ * Adaptive spinning before parking. A thread that must wait first spins
+ * while `cond` holds, for up to its spin budget, then yields the CPU once:
+ * that is far cheaper than sleeping in the kernel when the partner is
+ * about to act, and lets a partner waiting for this core run. The budget
+ * is per thread: it doubles when spinning paid off and halves when it did
+ * not, so a thread whose partners are slow (or not running at all, on a
+ * busy machine) soon stops burning its core.
+ */
+#define CT__SPIN_MIN 4
+#define CT__SPIN_MAX 256
+extern _Thread_local int ct__spin_budget __attribute__((tls_model("initial-exec")));
+
+static inline int ct__spin_limit(void)
+{
+    int b = ct__spin_budget;
+    return b ? b : 64;
+}
+
+static inline void ct__spin_paid_off(int yes)
+{
+    int b = ct__spin_limit();
+    ct__spin_budget = yes ? (b < CT__SPIN_MAX ? b * 2 : CT__SPIN_MAX)
+                          : (b > CT__SPIN_MIN ? b / 2 : CT__SPIN_MIN);
+}
+
+CT__HIDDEN void ct__yield(void);
+
+#define CT__SPIN_WHILE(cond)                                                                \
+    do {                                                                                    \
+        int ct__lim = ct__spin_limit(), ct__i = 0;                                          \
+        while (ct__i < ct__lim && (cond)) {                                                 \
+            ct__cpu_relax();                                                                \
+            ct__i++;                                                                        \
+        }                                                                                   \
+        ct__spin_paid_off(ct__i < ct__lim);                                                 \
+        if (ct__i == ct__lim)                                                               \
+            ct__yield();                                                                    \
+    } while (0)
+
 /* Backend entry points, implemented by park_futex.c or park_lot.c. */
 CT__HIDDEN int ct__park_os_wait(_Atomic uint32_t *word, uint32_t expected, ct__deadline deadline,
                                 int flags);

@@ -17,11 +17,6 @@
 #include "cthreading/semaphore.h"
 #include "park.h"
 
-/* Rounds of busy-waiting before a thread parks: long enough to cover a
- * short critical section or a quick partner (about a microsecond), short
- * enough not to burn a core when the partner is slow. */
-#define CT__SPIN 100
-
 #if defined(__GNUC__)
 #define CT__LIKELY(x) __builtin_expect(!!(x), 1)
 #define CT__UNLIKELY(x) __builtin_expect(!!(x), 0)

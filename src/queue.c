@@ -1,23 +1,34 @@
 /*
  * Queues: FIFO, LIFO, priority and simple, on one engine.
  *
- * Everything a queue holds is guarded by `lock` (a ct_lock, which spins
- * briefly before it sleeps), held only for a few instructions and never
- * while user code runs. Storage is one array: a ring for FIFO, a stack
- * for LIFO, a binary heap of (item, sequence number) for priority; a
- * bounded queue allocates it once, at creation.
+ * Storage is one array. FIFO and simple queues use it as a ring indexed
+ * by two counters that only grow: `tail` (items ever put) and `head`
+ * (items ever taken); the queue holds tail - head items. Producers
+ * serialise on `tail_lock` and consumers on `head_lock`, so a producer and
+ * a consumer never wait for each other (Michael and Scott's two-lock
+ * queue, on a ring): a producer writes the slot and then publishes `tail`
+ * with a release store; a consumer reads `tail` with an acquire load
+ * before it reads the slot, and publishes `head` the same way, which is
+ * how a producer of a bounded queue sees room. An unbounded ring grows
+ * under both locks (always taken tail first). LIFO and priority queues
+ * (a stack and a stable binary heap) take `tail_lock` for everything.
+ * A bounded queue allocates its array once, at creation.
  *
- * Waiting is done on three sequence words, one per reason to wait:
- * `not_empty` (getters), `not_full` (putters) and `all_done` (joiners).
- * A thread that must wait reads the word and registers as a waiter while
- * it holds the lock, lets the lock go, spins a little, then parks while
- * the word is unchanged. A thread that changes the state bumps the word
- * under the lock and, after letting the lock go, wakes one waiter (a put
- * makes room for one get, and the other way round) or all of them
- * (shutdown, the last task_done). Since the registration and the bump are
- * both under the lock, no wake-up is lost, and nobody makes a system call
- * when nobody waits. Woken threads re-check the state in a loop, so a
- * spurious or stolen wake-up only costs a retry.
+ * Waiting is done on three words: `not_empty` (getters), `not_full`
+ * (putters) and `all_done` (joiners), each a change count with a "somebody
+ * is parked" flag in bit 0. A thread that must wait reads the word, checks
+ * the state, spins a little, then sets the flag and parks while the word
+ * is unchanged. A thread that changes the state moves the count on and, in
+ * the same compare-and-swap, clears the flag; only if the flag was set
+ * does it wake the parked threads (all of them: they re-check, and those
+ * that find nothing park again). So no wake-up is lost, nobody makes a
+ * system call while the other side only spins, and a burst of puts costs
+ * one wake-up, not one per item.
+ *
+ * Shutdown is a state word (open, shut, immediate) read by every
+ * operation. An immediate shutdown takes both locks, drops what the queue
+ * holds and counts each dropped item as done; an item that a racing put
+ * publishes afterwards is dropped by the next get instead of handed out.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +40,7 @@
 #include "prim.h"
 
 enum { FIFO, LIFO, PRIORITY, SIMPLE };
+enum { OPEN, SHUT, IMMEDIATE };
 
 struct entry {
     void *item;
@@ -39,58 +51,71 @@ struct ct_queue {
     _Atomic int refs;
     int kind;
     long maxsize; /* <= 0: unbounded */
-    ct_lock lock;
-    struct entry *buf;
-    size_t cap, head;
-    _Atomic size_t count; /* written under the lock, read by qsize/empty/full */
-    uint64_t next_seq;
-    long unfinished;
-    int shutdown;
-    _Atomic uint32_t not_empty, not_full, all_done;
-    _Atomic uint32_t getters, putters, joiners;
     ct_queue_opts opts;
-    void **dropped;
+    _Atomic int state;
+    _Atomic long unfinished;
+    struct entry *buf;
+    size_t cap;
+    uint64_t next_seq;
+    _Alignas(64) ct_lock tail_lock;
+    _Atomic uint64_t tail;
+    _Alignas(64) ct_lock head_lock;
+    _Atomic uint64_t head;
+    _Alignas(64) _Atomic uint32_t not_empty, not_full, all_done;
+    void **dropped; /* under both locks */
     size_t ndropped, dropped_head, dropped_cap;
 };
 
-#define WAKE_ONE 1
-#define WAKE_ALL CT__WAKE_ALL
+static int is_ring(const struct ct_queue *q)
+{
+    return q->kind == FIFO || q->kind == SIMPLE;
+}
+
+static ct_lock *consumer_lock(struct ct_queue *q)
+{
+    return is_ring(q) ? &q->head_lock : &q->tail_lock;
+}
+
+static void take(ct_lock *l)
+{
+    ct__lock_acquire_forever((struct ct__lock *)(void *)l);
+}
+
+static void drop(ct_lock *l)
+{
+    ct__lock_release((struct ct__lock *)(void *)l);
+}
 
 static size_t count_of(const struct ct_queue *q)
 {
-    return atomic_load_explicit(&((struct ct_queue *)q)->count, memory_order_relaxed);
-}
-
-static void set_count(struct ct_queue *q, size_t n)
-{
-    atomic_store_explicit(&q->count, n, memory_order_relaxed);
-}
-
-static void lock(struct ct_queue *q)
-{
-    ct__lock_acquire_forever((struct ct__lock *)(void *)&q->lock);
-}
-
-static void unlock(struct ct_queue *q)
-{
-    ct__lock_release((struct ct__lock *)(void *)&q->lock);
+    struct ct_queue *m = (struct ct_queue *)q;
+    uint64_t h = atomic_load_explicit(&m->head, memory_order_acquire);
+    uint64_t t = atomic_load_explicit(&m->tail, memory_order_acquire);
+    return t > h ? (size_t)(t - h) : 0;
 }
 
 /* ---- storage ---- */
 
+/* Make room for one more item in an unbounded queue. Called with the
+ * producer lock; takes the consumer lock too while it moves the items. */
 static int grow(struct ct_queue *q)
 {
     size_t cap = q->cap ? q->cap * 2 : 16;
     struct entry *buf = malloc(cap * sizeof *buf);
     if (!buf)
         return CT_ENOMEM;
-    size_t n = count_of(q);
-    for (size_t i = 0; i < n; i++)
-        buf[i] = q->buf[(q->head + i) % q->cap];
+    int two = is_ring(q);
+    if (two)
+        take(&q->head_lock);
+    uint64_t h = atomic_load_explicit(&q->head, memory_order_relaxed);
+    uint64_t t = atomic_load_explicit(&q->tail, memory_order_relaxed);
+    for (uint64_t i = h; i < t; i++)
+        buf[two ? i % cap : i] = q->buf[two ? i % q->cap : i];
     free(q->buf);
     q->buf = buf;
     q->cap = cap;
-    q->head = 0;
+    if (two)
+        drop(&q->head_lock);
     return 0;
 }
 
@@ -100,33 +125,38 @@ static int before(const struct ct_queue *q, const struct entry *a, const struct 
     return c < 0 || (c == 0 && a->seq < b->seq);
 }
 
+/* Add an item; called with the producer lock and room available. */
 static void push(struct ct_queue *q, void *item)
 {
-    size_t n = count_of(q);
+    uint64_t t = atomic_load_explicit(&q->tail, memory_order_relaxed);
     if (q->kind == PRIORITY) {
         struct entry e = {item, q->next_seq++};
-        size_t i = n;
+        size_t i = (size_t)t;
         while (i > 0 && before(q, &e, &q->buf[(i - 1) / 2])) {
             q->buf[i] = q->buf[(i - 1) / 2];
             i = (i - 1) / 2;
         }
         q->buf[i] = e;
-    } else if (q->kind == LIFO) {
-        q->buf[n].item = item;
     } else {
-        size_t tail = q->head + n;
-        if (tail >= q->cap)
-            tail -= q->cap;
-        q->buf[tail].item = item;
+        q->buf[is_ring(q) ? t % q->cap : t].item = item;
     }
-    set_count(q, n + 1);
+    atomic_store_explicit(&q->tail, t + 1, memory_order_release);
 }
 
+/* Remove the next item; called with the consumer lock and an item there. */
 static void *pop(struct ct_queue *q)
 {
-    size_t n = count_of(q) - 1;
+    if (is_ring(q)) {
+        uint64_t h = atomic_load_explicit(&q->head, memory_order_relaxed);
+        void *item = q->buf[h % q->cap].item;
+        atomic_store_explicit(&q->head, h + 1, memory_order_release);
+        return item;
+    }
+    size_t n = (size_t)atomic_load_explicit(&q->tail, memory_order_relaxed) - 1;
     void *item;
-    if (q->kind == PRIORITY) {
+    if (q->kind == LIFO) {
+        item = q->buf[n].item;
+    } else {
         item = q->buf[0].item;
         struct entry last = q->buf[n];
         size_t i = 0;
@@ -142,15 +172,41 @@ static void *pop(struct ct_queue *q)
             i = c;
         }
         q->buf[i] = last;
-    } else if (q->kind == LIFO) {
-        item = q->buf[n].item;
-    } else {
-        item = q->buf[q->head].item;
-        if (++q->head == q->cap)
-            q->head = 0;
     }
-    set_count(q, n);
+    atomic_store_explicit(&q->tail, n, memory_order_release);
     return item;
+}
+
+/* ---- dropped items ---- */
+
+static int keep_dropped(struct ct_queue *q, void *item)
+{
+    if (q->ndropped == q->dropped_cap) {
+        size_t cap = q->dropped_cap ? q->dropped_cap * 2 : 16;
+        void **d = malloc(cap * sizeof *d);
+        if (!d)
+            return CT_ENOMEM;
+        for (size_t i = 0; i < q->ndropped; i++)
+            d[i] = q->dropped[(q->dropped_head + i) % q->dropped_cap];
+        free(q->dropped);
+        q->dropped = d;
+        q->dropped_cap = cap;
+        q->dropped_head = 0;
+    }
+    q->dropped[(q->dropped_head + q->ndropped++) % q->dropped_cap] = item;
+    return 0;
+}
+
+/* Drop one item taken out by an immediate shutdown: to destroy (outside
+ * the locks, by the caller, through `later`) or into the dropped list. */
+static void drop_item(struct ct_queue *q, void *item, void **later, size_t *nlater)
+{
+    if (q->opts.destroy && later)
+        later[(*nlater)++] = item;
+    else if (q->opts.destroy)
+        q->opts.destroy(item, q->opts.destroy_arg);
+    else if (keep_dropped(q, item) != 0)
+        fprintf(stderr, "cthreading: out of memory keeping a dropped queue item\n");
 }
 
 /* ---- life ---- */
@@ -162,9 +218,10 @@ static ct_queue *make(int kind, const ct_queue_opts *opts)
         opts = &defaults;
     if (opts->flags || (kind == PRIORITY && !opts->compare))
         return NULL;
-    struct ct_queue *q = calloc(1, sizeof *q);
+    struct ct_queue *q = aligned_alloc(64, (sizeof *q + 63) / 64 * 64);
     if (!q)
         return NULL;
+    memset(q, 0, sizeof *q);
     atomic_init(&q->refs, 1);
     q->kind = kind;
     q->maxsize = opts->maxsize > 0 ? opts->maxsize : 0;
@@ -201,27 +258,6 @@ ct_queue *ct_queue_ref(ct_queue *q)
     return q;
 }
 
-/* Give a dropped item to the destroy callback, or keep it for the caller
- * to take back. Called with the lock held: destroy runs outside it, so
- * this only collects; see drop_all. */
-static int keep_dropped(struct ct_queue *q, void *item)
-{
-    if (q->ndropped == q->dropped_cap) {
-        size_t cap = q->dropped_cap ? q->dropped_cap * 2 : 16;
-        void **d = malloc(cap * sizeof *d);
-        if (!d)
-            return CT_ENOMEM;
-        for (size_t i = 0; i < q->ndropped; i++)
-            d[i] = q->dropped[(q->dropped_head + i) % q->dropped_cap];
-        free(q->dropped);
-        q->dropped = d;
-        q->dropped_cap = cap;
-        q->dropped_head = 0;
-    }
-    q->dropped[(q->dropped_head + q->ndropped++) % q->dropped_cap] = item;
-    return 0;
-}
-
 void ct_queue_unref(ct_queue *q)
 {
     if (!q || atomic_fetch_sub_explicit(&q->refs, 1, memory_order_acq_rel) != 1)
@@ -246,11 +282,16 @@ void ct_queue_unref(ct_queue *q)
 
 /* ---- waiting ---- */
 
-/* Wait for `word` to move on from the value seen under the lock. Called
- * with the lock held; returns with it held. `*dl` is computed on first
- * use. Returns CT_ETIMEDOUT once the deadline has passed. */
-static int wait_on(struct ct_queue *q, _Atomic uint32_t *word, _Atomic uint32_t *waiters,
-                   double timeout, ct__deadline *dl, int *have_dl)
+/* Each wait word counts changes in its upper bits; bit 0 says that a
+ * thread may be parked on it. */
+#define PARKED 1u
+#define SEQ(w) ((w) >> 1)
+
+/* Wait for `word` to move on from `seen` (read before the caller found it
+ * must wait). Called without locks. Returns CT_ETIMEDOUT once the
+ * deadline has passed, else 0 (look again). */
+static int wait_on(_Atomic uint32_t *word, uint32_t seen, double timeout, ct__deadline *dl,
+                   int *have_dl, const void *q)
 {
     if (!*have_dl) {
         ct__deadline_make(timeout, dl); /* already validated */
@@ -258,29 +299,27 @@ static int wait_on(struct ct_queue *q, _Atomic uint32_t *word, _Atomic uint32_t 
     }
     if (ct__deadline_passed(*dl))
         return CT_ETIMEDOUT;
-    uint32_t seen = atomic_load_explicit(word, memory_order_relaxed);
-    atomic_fetch_add(waiters, 1);
-    unlock(q);
-    for (int i = 0; i < CT__SPIN && atomic_load_explicit(word, memory_order_acquire) == seen; i++)
-        ct__cpu_relax();
-    while (atomic_load_explicit(word, memory_order_acquire) == seen && !ct__deadline_passed(*dl))
-        ct__park_wait(word, seen, *dl, 0, q, "queue");
-    atomic_fetch_sub(waiters, 1);
-    lock(q);
-    return 0;
+    CT__SPIN_WHILE(SEQ(atomic_load_explicit(word, memory_order_acquire)) == SEQ(seen));
+    for (;;) {
+        uint32_t w = atomic_load(word);
+        if (SEQ(w) != SEQ(seen) || ct__deadline_passed(*dl))
+            return 0;
+        if (!(w & PARKED) && !atomic_compare_exchange_weak(word, &w, w | PARKED))
+            continue;
+        ct__park_wait(word, w | PARKED, *dl, 0, q, "queue");
+    }
 }
 
-/* Under the lock: note a change worth waking for; returns whether to wake
- * (after unlocking, with wake()). */
-static int bump(_Atomic uint32_t *word, _Atomic uint32_t *waiters)
+/* Announce a change on `word`: move the count on and, if somebody may be
+ * parked, clear the flag and wake them all. Only the first change after a
+ * thread parked pays for a system call. */
+static void bump(_Atomic uint32_t *word)
 {
-    atomic_fetch_add_explicit(word, 1, memory_order_release);
-    return atomic_load(waiters) != 0;
-}
-
-static void wake(_Atomic uint32_t *word, int how)
-{
-    ct__park_wake(word, how, 0);
+    uint32_t w = atomic_load_explicit(word, memory_order_relaxed);
+    while (!atomic_compare_exchange_weak(word, &w, (w + 2) & ~PARKED))
+        ;
+    if (w & PARKED)
+        ct__park_wake(word, CT__WAKE_ALL, 0);
 }
 
 /* ---- operations ---- */
@@ -291,31 +330,29 @@ int ct_queue_put(ct_queue *q, void *item, double timeout)
         return ct_timeout_check(timeout);
     ct__deadline dl = 0;
     int have_dl = 0, rc = 0;
-    lock(q);
     for (;;) {
-        if (q->shutdown) {
+        uint32_t seen = atomic_load(&q->not_full);
+        take(&q->tail_lock);
+        if (atomic_load_explicit(&q->state, memory_order_acquire) != OPEN) {
             rc = CT_ESHUTDOWN;
             break;
         }
         size_t n = count_of(q);
-        if (q->maxsize > 0 ? n < (size_t)q->maxsize : (n < q->cap || (rc = grow(q)) == 0))
+        if (q->maxsize > 0 ? n < (size_t)q->maxsize : n < q->cap || (rc = grow(q)) == 0)
             break;
         if (rc)
             break;
-        if (timeout == 0 || wait_on(q, &q->not_full, &q->putters, timeout, &dl, &have_dl)) {
-            rc = CT_EFULL;
-            break;
-        }
+        drop(&q->tail_lock);
+        if (timeout == 0 || wait_on(&q->not_full, seen, timeout, &dl, &have_dl, q))
+            return CT_EFULL;
     }
-    int wake_getter = 0;
     if (rc == 0) {
+        atomic_fetch_add_explicit(&q->unfinished, 1, memory_order_relaxed);
         push(q, item);
-        q->unfinished++;
-        wake_getter = bump(&q->not_empty, &q->getters);
     }
-    unlock(q);
-    if (wake_getter)
-        wake(&q->not_empty, WAKE_ONE);
+    drop(&q->tail_lock);
+    if (rc == 0)
+        bump(&q->not_empty);
     return rc;
 }
 
@@ -329,27 +366,31 @@ int ct_queue_get(ct_queue *q, void **item, double timeout)
     if (CT__UNLIKELY(!CT__TIMEOUT_OK(timeout)))
         return ct_timeout_check(timeout);
     ct__deadline dl = 0;
-    int have_dl = 0, rc = 0;
-    lock(q);
-    while (count_of(q) == 0) {
-        if (q->shutdown) {
-            rc = CT_ESHUTDOWN;
+    int have_dl = 0;
+    ct_lock *lock = consumer_lock(q);
+    for (;;) {
+        uint32_t seen = atomic_load(&q->not_empty);
+        take(lock);
+        int state = atomic_load_explicit(&q->state, memory_order_acquire);
+        if (count_of(q) > 0 && state != IMMEDIATE)
             break;
+        if (state == IMMEDIATE) {
+            /* Items a racing put published after the drain are dropped. */
+            while (count_of(q) > 0) {
+                drop_item(q, pop(q), NULL, NULL);
+                atomic_fetch_sub(&q->unfinished, 1);
+            }
         }
-        if (timeout == 0 || wait_on(q, &q->not_empty, &q->getters, timeout, &dl, &have_dl)) {
-            rc = CT_EEMPTY;
-            break;
-        }
+        drop(lock);
+        if (state != OPEN)
+            return CT_ESHUTDOWN;
+        if (timeout == 0 || wait_on(&q->not_empty, seen, timeout, &dl, &have_dl, q))
+            return CT_EEMPTY;
     }
-    int wake_putter = 0;
-    if (rc == 0) {
-        *item = pop(q);
-        wake_putter = bump(&q->not_full, &q->putters);
-    }
-    unlock(q);
-    if (wake_putter)
-        wake(&q->not_full, WAKE_ONE);
-    return rc;
+    *item = pop(q);
+    drop(lock);
+    bump(&q->not_full);
+    return 0;
 }
 
 int ct_queue_get_nowait(ct_queue *q, void **item)
@@ -374,16 +415,14 @@ int ct_queue_full(const ct_queue *q)
 
 int ct_queue_task_done(ct_queue *q)
 {
-    int rc = 0, wake_joiners = 0;
-    lock(q);
-    if (q->unfinished <= 0)
-        rc = CT_ETASKDONE;
-    else if (--q->unfinished == 0)
-        wake_joiners = bump(&q->all_done, &q->joiners);
-    unlock(q);
-    if (wake_joiners)
-        wake(&q->all_done, WAKE_ALL);
-    return rc;
+    long n = atomic_load_explicit(&q->unfinished, memory_order_relaxed);
+    do {
+        if (n <= 0)
+            return CT_ETASKDONE;
+    } while (!atomic_compare_exchange_weak(&q->unfinished, &n, n - 1));
+    if (n == 1)
+        bump(&q->all_done);
+    return 0;
 }
 
 int ct_queue_join(ct_queue *q, double timeout)
@@ -391,63 +430,64 @@ int ct_queue_join(ct_queue *q, double timeout)
     if (CT__UNLIKELY(!CT__TIMEOUT_OK(timeout)))
         return ct_timeout_check(timeout);
     ct__deadline dl = 0;
-    int have_dl = 0, rc = 0;
-    lock(q);
-    while (q->unfinished > 0) {
-        if (timeout == 0 || wait_on(q, &q->all_done, &q->joiners, timeout, &dl, &have_dl)) {
-            rc = CT_ETIMEDOUT;
-            break;
-        }
+    int have_dl = 0;
+    for (;;) {
+        uint32_t seen = atomic_load(&q->all_done);
+        if (atomic_load(&q->unfinished) <= 0)
+            return 0;
+        if (timeout == 0 || wait_on(&q->all_done, seen, timeout, &dl, &have_dl, q))
+            return CT_ETIMEDOUT;
     }
-    unlock(q);
-    return rc;
 }
 
 int ct_queue_shutdown(ct_queue *q, int immediate)
 {
-    void **to_destroy = NULL;
-    size_t ndestroy = 0;
-    lock(q);
-    q->shutdown = 1;
+    void **later = NULL;
+    size_t nlater = 0;
+    take(&q->tail_lock);
+    if (is_ring(q))
+        take(&q->head_lock);
+    int old = atomic_load(&q->state);
+    atomic_store_explicit(&q->state, immediate ? IMMEDIATE : (old == OPEN ? SHUT : old),
+                          memory_order_release);
     if (immediate) {
         if (q->opts.destroy && count_of(q) > 0)
-            to_destroy = malloc(count_of(q) * sizeof *to_destroy);
+            later = malloc(count_of(q) * sizeof *later);
         while (count_of(q) > 0) {
-            void *item = pop(q);
-            if (to_destroy)
-                to_destroy[ndestroy++] = item;
-            else if (q->opts.destroy)
-                q->opts.destroy(item, q->opts.destroy_arg); /* no memory: destroy here */
-            else if (keep_dropped(q, item) != 0)
-                fprintf(stderr, "cthreading: out of memory keeping a dropped queue item\n");
-            if (q->unfinished > 0)
-                q->unfinished--;
+            drop_item(q, pop(q), later, &nlater);
+            long n = atomic_load(&q->unfinished);
+            while (n > 0 && !atomic_compare_exchange_weak(&q->unfinished, &n, n - 1))
+                ;
         }
-        bump(&q->all_done, &q->joiners);
     }
-    bump(&q->not_empty, &q->getters);
-    bump(&q->not_full, &q->putters);
-    unlock(q);
-    wake(&q->all_done, WAKE_ALL);
-    wake(&q->not_empty, WAKE_ALL);
-    wake(&q->not_full, WAKE_ALL);
-    for (size_t i = 0; i < ndestroy; i++)
-        q->opts.destroy(to_destroy[i], q->opts.destroy_arg);
-    free(to_destroy);
+    if (is_ring(q))
+        drop(&q->head_lock);
+    drop(&q->tail_lock);
+    if (immediate)
+        bump(&q->all_done);
+    bump(&q->not_empty);
+    bump(&q->not_full);
+    for (size_t i = 0; i < nlater; i++)
+        q->opts.destroy(later[i], q->opts.destroy_arg);
+    free(later);
     return 0;
 }
 
 int ct_queue_take_dropped(ct_queue *q, void **item)
 {
     int rc = CT_EEMPTY;
-    lock(q);
+    take(&q->tail_lock);
+    if (is_ring(q))
+        take(&q->head_lock);
     if (q->ndropped > 0) {
         *item = q->dropped[q->dropped_head];
         q->dropped_head = (q->dropped_head + 1) % q->dropped_cap;
         q->ndropped--;
         rc = 0;
     }
-    unlock(q);
+    if (is_ring(q))
+        drop(&q->head_lock);
+    drop(&q->tail_lock);
     return rc;
 }
 
@@ -459,8 +499,7 @@ ct_simple_queue *ct_simple_queue_new(const ct_queue_opts *opts)
 {
     if (opts && (opts->maxsize || opts->compare))
         return NULL;
-    struct ct_queue *q = make(SIMPLE, opts);
-    return (ct_simple_queue *)(void *)q;
+    return (ct_simple_queue *)(void *)make(SIMPLE, opts);
 }
 
 ct_simple_queue *ct_simple_queue_ref(ct_simple_queue *q)

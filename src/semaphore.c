@@ -26,11 +26,9 @@ static int try_take(struct ct__sem *s)
 
 __attribute__((noinline)) static int acquire_slow(struct ct__sem *s, double timeout)
 {
-    for (int i = 0; i < CT__SPIN; i++) {
-        ct__cpu_relax();
-        if (try_take(s))
-            return 0;
-    }
+    CT__SPIN_WHILE(atomic_load_explicit(&s->value, memory_order_relaxed) == 0);
+    if (try_take(s))
+        return 0;
     if (timeout == 0)
         return CT_ETIMEDOUT;
     ct__deadline dl;
