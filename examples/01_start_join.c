@@ -35,13 +35,17 @@ static void check(int rc, const char *what)
 }
 
 /* The thread's target: log, "work" (sleep), log. Returning 0 means
- * success; a non-zero return would be reported as the thread's error. */
+ * success; a non-zero return (here: ct_sleep's error code) is the
+ * thread's error: the library reports it on stderr, and the joiner can
+ * read it with ct_thread_result. */
 static int worker(void *arg)
 {
     double seconds = *(const double *)arg;
     const char *name = ct_thread_name(ct_current_thread());
     printf("  %s: starting, will work for %.1f s\n", name, seconds);
-    CHECK(ct_sleep(seconds));
+    int rc = ct_sleep(seconds);
+    if (rc != 0)
+        return rc;
     printf("  %s: finishing\n", name);
     return 0;
 }
@@ -88,7 +92,8 @@ static double run_self(const char *self, const char *mode)
     }
     int status;
     if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        fprintf(stderr, "child %s %s failed\n", self, mode);
+        fprintf(stderr, "child %s %s did not exit cleanly (wait status 0x%x)\n", self, mode,
+                (unsigned)status);
         exit(EXIT_FAILURE);
     }
     return ct_monotonic() - t0;
