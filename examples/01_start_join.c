@@ -90,7 +90,7 @@ static double run_self(const char *self, const char *mode)
         fprintf(stderr, "posix_spawn %s: %s\n", self, strerror(err));
         exit(EXIT_FAILURE);
     }
-    int status;
+    int status = 0;
     if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         fprintf(stderr, "child %s %s did not exit cleanly (wait status 0x%x)\n", self, mode,
                 (unsigned)status);
