@@ -170,6 +170,17 @@ static void wake_workers(struct ct_executor *ex, int n)
     ct__park_wake(&ex->work_seq, n, 0);
 }
 
+/* A worker that was counted idle is busy again: it takes back either a
+ * claim a submit made on some idle worker, or its own idle slot. Called
+ * with the lock held. */
+static void take_back_idle(struct ct_executor *ex)
+{
+    if (ex->claims > 0)
+        ex->claims--;
+    else
+        ex->idle--;
+}
+
 static int worker_main(void *arg)
 {
     struct ct_executor *ex = arg;
@@ -200,9 +211,20 @@ static int worker_main(void *arg)
             if (!ex->head)
                 ex->tail = NULL;
             unlock(ex);
-            ct__future_run(f);
+            int run = ct__future_start(f);
+            void *result = NULL;
+            int code = run ? ct__future_call(f, &result) : 0;
+            /* Count as idle before the result is published: whoever waits
+             * for it and submits again at once must find this worker
+             * available rather than start another (Python's idle reuse). */
+            lock(ex);
+            ex->idle++;
+            unlock(ex);
+            if (run)
+                ct__future_finish(f, code, result);
             ct_future_unref(f);
             lock(ex);
+            take_back_idle(ex);
             continue;
         }
         if (ex->shutdown || ex->broken)
@@ -215,10 +237,7 @@ static int worker_main(void *arg)
         while (atomic_load(&ex->work_seq) == seq)
             ct__park_wait(&ex->work_seq, seq, CT__NEVER, 0, ex, "executor");
         lock(ex);
-        if (ex->claims > 0)
-            ex->claims--;
-        else
-            ex->idle--;
+        take_back_idle(ex);
     }
     unlock(ex);
     drop_life(ex);

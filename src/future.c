@@ -149,18 +149,25 @@ static void finish(ct_future *f, int error, void *result)
     after_complete(f, cbs);
 }
 
-void ct__future_run(ct_future *f)
+int ct__future_start(ct_future *f)
 {
     ct_lock_acquire(&f->lock, CT_FOREVER);
     int run = state_of(f) == PENDING;
     if (run)
         atomic_store_explicit(&f->state, RUNNING, memory_order_release);
     ct_lock_release(&f->lock);
-    if (!run)
-        return; /* cancelled before it started */
-    void *result = NULL;
-    int rc = f->fn(f->arg, &result);
-    finish(f, rc, rc == 0 ? result : NULL);
+    return run;
+}
+
+int ct__future_call(ct_future *f, void **result)
+{
+    *result = NULL;
+    return f->fn(f->arg, result);
+}
+
+void ct__future_finish(ct_future *f, int code, void *result)
+{
+    finish(f, code, code == 0 ? result : NULL);
 }
 
 void ct__future_fail(ct_future *f, int code)

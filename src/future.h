@@ -11,8 +11,15 @@ CT__HIDDEN ct_future *ct__future_new(ct_task_fn fn, void *arg);
 /* The executor's queue link (guarded by the executor's lock). */
 CT__HIDDEN ct_future **ct__future_next(ct_future *f);
 
-/* Run the task unless it was cancelled first, and complete the future. */
-CT__HIDDEN void ct__future_run(ct_future *f);
+/* Mark the future running and return 1, unless it was cancelled first
+ * (then 0: do not run it). */
+CT__HIDDEN int ct__future_start(ct_future *f);
+
+/* Run the task of a started future; returns its code and result. */
+CT__HIDDEN int ct__future_call(ct_future *f, void **result);
+
+/* Complete a started future with the task's code and result. */
+CT__HIDDEN void ct__future_finish(ct_future *f, int code, void *result);
 
 /* Complete a pending future with an error without running it (a broken
  * pool). */

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 static _Thread_local struct ct__wait_record record;
-static _Thread_local uint64_t self_id __attribute__((tls_model("initial-exec")));
+_Thread_local uint64_t ct__self_id_cache __attribute__((tls_model("initial-exec"), visibility("hidden")));
 static _Atomic uint32_t next_thread_no;
 static _Atomic int chaos = -1; /* -1: not read from the environment yet */
 static _Thread_local uint32_t chaos_rng;
@@ -21,7 +21,7 @@ static void forget_ids(void)
 {
     /* In a fork child the pid changed; the only thread left must get a new
      * id so that it never shares one with its parent. */
-    self_id = 0;
+    ct__self_id_cache = 0;
     atomic_store_explicit(&next_thread_no, 0, memory_order_relaxed);
 }
 
@@ -30,13 +30,11 @@ __attribute__((constructor)) static void park_init(void)
     pthread_atfork(NULL, NULL, forget_ids);
 }
 
-uint64_t ct__self_id(void)
+uint64_t ct__self_id_slow(void)
 {
-    if (self_id == 0) {
-        uint32_t no = atomic_fetch_add_explicit(&next_thread_no, 1, memory_order_relaxed) + 1;
-        self_id = ((uint64_t)(uint32_t)getpid() << 32) | no;
-    }
-    return self_id;
+    uint32_t no = atomic_fetch_add_explicit(&next_thread_no, 1, memory_order_relaxed) + 1;
+    ct__self_id_cache = ((uint64_t)(uint32_t)getpid() << 32) | no;
+    return ct__self_id_cache;
 }
 
 void ct__park_set_chaos(int percent)

@@ -61,7 +61,15 @@ CT__HIDDEN struct ct__wait_record *ct__park_record(void);
 /* A number unique to the calling thread among all live threads of all
  * processes (pid in the high half); never 0. Used as an owner id by
  * RLock, including in shared memory. Reset in a forked child. */
-CT__HIDDEN uint64_t ct__self_id(void);
+CT__HIDDEN uint64_t ct__self_id_slow(void);
+/* The id is cached per thread; initial-exec keeps the read to one
+ * instruction, even in the shared library (a few bytes of static TLS). */
+extern _Thread_local uint64_t ct__self_id_cache __attribute__((tls_model("initial-exec")));
+static inline uint64_t ct__self_id(void)
+{
+    uint64_t id = ct__self_id_cache;
+    return __builtin_expect(id != 0, 1) ? id : ct__self_id_slow();
+}
 
 /* Chaos mode for tests: `percent` of waits return at once (0 turns it
  * off). Also set by the environment variable CT_PARK_CHAOS=percent. */

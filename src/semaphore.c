@@ -102,11 +102,12 @@ int ct_semaphore_release(ct_semaphore *sem, int n)
     struct ct__sem *s = S(sem);
     if (n < 1)
         return CT_EINVAL;
-    uint32_t v = atomic_load_explicit(&s->value, memory_order_relaxed);
-    do {
-        if (v > (uint32_t)INT32_MAX - (uint32_t)n)
-            return CT_EOVERFLOW;
-    } while (!atomic_compare_exchange_weak(&s->value, &v, v + (uint32_t)n));
+    uint32_t old = atomic_fetch_add(&s->value, (uint32_t)n);
+    if (CT__UNLIKELY(old > (uint32_t)INT32_MAX - (uint32_t)n)) {
+        /* Undo: the count is far above n, so this cannot wrap. */
+        atomic_fetch_sub(&s->value, (uint32_t)n);
+        return CT_EOVERFLOW;
+    }
     wake_for(s, n);
     return 0;
 }
