@@ -126,10 +126,9 @@ void bunch_join(bunch *b)
     free(b);
 }
 
-int run_prog(const char *name, const char *arg, char *out, size_t cap)
+/* Run the program at `path`; see run_prog. */
+static int run_path(const char *path, const char *arg, char *out, size_t cap)
 {
-    char path[512];
-    snprintf(path, sizeof path, "%s/progs/%s", CT_BUILD_DIR, name);
     int fds[2];
     ck_assert_int_eq(pipe(fds), 0);
     pid_t pid = fork();
@@ -156,4 +155,18 @@ int run_prog(const char *name, const char *arg, char *out, size_t cap)
     int status;
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
     return status;
+}
+
+int run_prog(const char *name, const char *arg, char *out, size_t cap)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/progs/%s", CT_BUILD_DIR, name);
+    return run_path(path, arg, out, cap);
+}
+
+int run_example(const char *name, const char *arg, char *out, size_t cap)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/examples/%s", CT_BUILD_DIR, name);
+    return run_path(path, arg, out, cap);
 }

@@ -6,7 +6,8 @@
  *   and print both codes by name when it differs.
  * - bunch: Python lock_tests' Bunch on raw pthreads, so that tests of one
  *   area do not depend on the thread layer working.
- * - run_prog: run a helper program from tests/progs and capture its output.
+ * - run_prog / run_example: run a helper program from tests/progs or an
+ *   example from examples/ and capture its output.
  */
 #ifndef CT_TEST_SUPPORT_H
 #define CT_TEST_SUPPORT_H
@@ -62,6 +63,8 @@ void bunch_join(bunch *b);
  * stdout and stderr go to `out` (NUL-terminated, cut to cap). Returns the
  * exit status as from waitpid. */
 int run_prog(const char *name, const char *arg, char *out, size_t cap);
+/* The same for an example, CT_BUILD_DIR/examples/<name>. */
+int run_example(const char *name, const char *arg, char *out, size_t cap);
 
 /* 1 under ThreadSanitizer (fork tests skip there, as libuv and CPython do). */
 int ct_under_tsan(void);
