@@ -240,6 +240,7 @@ static void *thread_main(void *p)
     atomic_store(&t->ident, (uint64_t)pthread_self());
     atomic_store(&t->native_id, gettid_u64());
     pthread_mutex_lock(&t->mutex);
+    t->handle = pthread_self();
     t->os_alive = 1;
     char os[OS_NAME_MAX + 1];
     snprintf(os, sizeof os, "%s", t->name);
@@ -286,11 +287,12 @@ int ct_thread_start(ct_thread *t)
     }
     ct_thread_ref(t); /* the thread's own, dropped as it ends */
     reg_add(t);
-    pthread_mutex_lock(&t->mutex);
-    int rc = pthread_create(&t->handle, &attr, thread_main, t);
+    /* The new thread records its own handle (under its mutex, for
+     * set_name); this copy only gives ident() its value at once. */
+    pthread_t handle;
+    int rc = pthread_create(&handle, &attr, thread_main, t);
     if (rc == 0)
-        atomic_store(&t->ident, (uint64_t)t->handle); /* the thread stores the same */
-    pthread_mutex_unlock(&t->mutex);
+        atomic_store(&t->ident, (uint64_t)handle); /* the thread stores the same */
     pthread_attr_destroy(&attr);
     if (rc != 0) {
         reg_remove(t);
@@ -528,7 +530,7 @@ int ct_start_new_thread(ct_thread_fn fn, void *arg, uint64_t *ident)
         return CT_ENOMEM;
     int rc = ct_thread_start(t);
     if (rc == 0 && ident)
-        *ident = (uint64_t)t->handle;
+        *ident = ct_thread_ident(t);
     ct_thread_unref(t);
     return rc;
 }
