@@ -108,7 +108,7 @@ static void free_local(ct_local *l)
             struct slot s = t->slots[l->index];
             t->slots[l->index].present = 0;
             t->slots[l->index].value = NULL;
-            if (l->opts.destroy)
+            if (l->opts.destroy && s.value)
                 l->opts.destroy(s.value, l->opts.arg);
         }
     }
@@ -181,7 +181,7 @@ int ct_local_set(ct_local *l, void *value)
     struct slot *s = slot_of(l, 1);
     if (!s)
         return CT_ENOMEM;
-    if (s->present && s->value != value && l->opts.destroy)
+    if (s->present && s->value && s->value != value && l->opts.destroy)
         l->opts.destroy(s->value, l->opts.arg);
     s->value = value;
     s->present = 1;
@@ -204,7 +204,7 @@ void ct__local_thread_exit(void)
             mine->slots[i].present = 0;
             mine->slots[i].value = NULL;
             ct_local *l = i < n_index ? by_index[i] : NULL;
-            if (l && l->opts.destroy) {
+            if (l && l->opts.destroy && value) {
                 l->opts.destroy(value, l->opts.arg);
                 any = 1;
             }

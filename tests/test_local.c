@@ -186,6 +186,36 @@ START_TEST(test_local_set_replaces_and_refs)
 }
 END_TEST
 
+static _Atomic int null_destroys;
+static void note_destroy(void *value, void *arg)
+{
+    (void)arg;
+    if (!value)
+        atomic_fetch_add(&null_destroys, 1);
+}
+
+static int get_only(void *arg)
+{
+    ck_assert_ptr_null(ct_local_get(arg));
+    return 0;
+}
+
+/* A thread that only read a local without an initialiser has nothing to
+ * destroy: destroy never sees NULL. */
+START_TEST(test_local_destroy_never_gets_null)
+{
+    ct_local *l = ct_local_new(&(ct_local_opts){.destroy = note_destroy});
+    ct_thread *t = ct_thread_new(&(ct_thread_opts){.target = get_only, .arg = l});
+    ck_assert_ct(ct_thread_start(t));
+    ck_assert_ct(ct_thread_join(t, CT_FOREVER));
+    ct_thread_unref(t);
+    ck_assert_ptr_null(ct_local_get(l));
+    ck_assert_ct(ct_local_set(l, NULL));
+    ct_local_unref(l);
+    ck_assert_int_eq(atomic_load(&null_destroys), 0);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("local");
@@ -195,6 +225,7 @@ static Suite *make_suite(void)
     CT_ADD_TEST(s, test_local_unref_while_threads_alive, 10);
     CT_ADD_TEST(s, test_local_many_locals, 20);
     CT_ADD_TEST(s, test_local_set_replaces_and_refs, 10);
+    CT_ADD_TEST(s, test_local_destroy_never_gets_null, 10);
     return s;
 }
 

@@ -1,4 +1,14 @@
-/* cthreading/local.h - thread-local data (Python's threading.local). */
+/*
+ * cthreading/local.h - thread-local data (Python's threading.local).
+ *
+ * A ct_local holds one `void *` value per thread. There may be any number
+ * of them (not limited by the system's count of thread-specific keys). A
+ * value set in one thread is invisible to the others. When a thread ends
+ * (any thread, also one not started by cthreading), `destroy` runs on each
+ * of its non-NULL values; when the last reference to a local goes, it runs
+ * on every thread's value for it at once, so dropping a local while
+ * threads still run is safe.
+ */
 #ifndef CTHREADING_LOCAL_H
 #define CTHREADING_LOCAL_H
 
@@ -17,10 +27,22 @@ typedef struct ct_local_opts {
     void *arg;
 } ct_local_opts;
 
+/* ct_local_new - opts may be NULL. Returns NULL when out of memory or for
+ * opts->flags other than 0. */
 CT_API ct_local *ct_local_new(const ct_local_opts *opts);
+
+/* ct_local_ref / ct_local_unref - see above for what the last unref does.
+ * No thread may use the local during or after its last unref. */
 CT_API ct_local *ct_local_ref(ct_local *l);
 CT_API void ct_local_unref(ct_local *l);
+
+/* ct_local_get - the calling thread's value. The first get in a thread
+ * that has not set one runs init(arg) and keeps its result (NULL without
+ * init). Does not block for long. */
 CT_API void *ct_local_get(ct_local *l);
+
+/* ct_local_set - set the calling thread's value; a different old value
+ * goes to destroy. Returns 0 or CT_ENOMEM. */
 CT_API int ct_local_set(ct_local *l, void *value);
 
 #ifdef __cplusplus

@@ -19,7 +19,21 @@ typedef struct ct_timer_opts {
     int daemon;            /* as ct_thread_opts.daemon */
 } ct_timer_opts;
 
+/*
+ * ct_timer_new - a timer thread, not yet started: after ct_thread_start it
+ * waits `interval` seconds, then runs function(arg) unless cancelled
+ * first; the function's non-zero return goes to the excepthook as for any
+ * target. Returns NULL when out of memory or for bad options (opts NULL,
+ * flags, an interval that is negative, NaN, CT_FOREVER or above
+ * CT_TIMEOUT_MAX).
+ */
 CT_API ct_thread *ct_timer_new(const ct_timer_opts *opts);
+
+/*
+ * ct_timer_cancel - stop the timer if it has not run its function yet
+ * (before or after start); harmless after it fired. Does not block.
+ * Returns 0, or CT_EINVAL if `timer` is not a timer.
+ */
 CT_API int ct_timer_cancel(ct_thread *timer);
 
 #ifdef __cplusplus
