@@ -48,6 +48,11 @@ int ct__deadline_make(double timeout, ct__deadline *out)
     return 0;
 }
 
+int ct__deadline_to_wait(double timeout, ct__deadline *out)
+{
+    return timeout == 0 ? CT_ETIMEDOUT : ct__deadline_make(timeout, out);
+}
+
 int ct__deadline_passed(ct__deadline d)
 {
     return d != CT__NEVER && ct__now_ns() >= d;

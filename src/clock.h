@@ -20,6 +20,10 @@ CT__HIDDEN int64_t ct__now_ns(void);
  * CT__NEVER. */
 CT__HIDDEN int ct__deadline_make(double timeout, ct__deadline *out);
 
+/* The same for a caller that found it must wait: timeout 0 means "do not
+ * wait", so that gives CT_ETIMEDOUT at once. */
+CT__HIDDEN int ct__deadline_to_wait(double timeout, ct__deadline *out);
+
 /* True once the deadline has passed (never for CT__NEVER). */
 CT__HIDDEN int ct__deadline_passed(ct__deadline d);
 

@@ -129,15 +129,20 @@ static int wait_shared(struct ct__condition *c, ct__deadline dl)
     return atomic_load(&c->seq) != seq ? 0 : CT_ETIMEDOUT;
 }
 
+/* What every wait checks first: a valid timeout, then the lock held. */
+static int begin_wait(struct ct__condition *c, double timeout, ct__deadline *dl)
+{
+    int rc = ct__deadline_make(timeout, dl);
+    return rc ? rc : held(c) ? 0 : CT_ENOTOWNER;
+}
+
 int ct_condition_wait(ct_condition *cond, double timeout)
 {
     struct ct__condition *c = C(cond);
     ct__deadline dl;
-    int rc = ct__deadline_make(timeout, &dl);
+    int rc = begin_wait(c, timeout, &dl);
     if (rc)
         return rc;
-    if (!held(c))
-        return CT_ENOTOWNER;
     if (c->park_flags & CT__PARK_SHARED)
         return wait_shared(c, dl);
 
@@ -166,11 +171,9 @@ int ct_condition_wait_for(ct_condition *cond, ct_predicate pred, void *arg, doub
 {
     struct ct__condition *c = C(cond);
     ct__deadline dl;
-    int rc = ct__deadline_make(timeout, &dl);
+    int rc = begin_wait(c, timeout, &dl);
     if (rc)
         return rc;
-    if (!held(c))
-        return CT_ENOTOWNER;
     int result = pred(arg);
     while (!result) {
         int64_t left = ct__deadline_left(dl);

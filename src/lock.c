@@ -56,10 +56,8 @@ __attribute__((noinline)) static int lock_slow(struct ct__lock *l, double timeou
     if (atomic_compare_exchange_strong_explicit(&l->state, &zero, 1, memory_order_acquire,
                                                 memory_order_relaxed))
         return 0;
-    if (timeout == 0)
-        return CT_ETIMEDOUT;
     ct__deadline dl;
-    int rc = ct__deadline_make(timeout, &dl);
+    int rc = ct__deadline_to_wait(timeout, &dl);
     if (rc)
         return rc;
     while (atomic_exchange_explicit(&l->state, 2, memory_order_acquire) != 0) {

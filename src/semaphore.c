@@ -29,10 +29,8 @@ __attribute__((noinline)) static int acquire_slow(struct ct__sem *s, double time
     CT__SPIN_WHILE(atomic_load_explicit(&s->value, memory_order_relaxed) == 0);
     if (try_take(s))
         return 0;
-    if (timeout == 0)
-        return CT_ETIMEDOUT;
     ct__deadline dl;
-    int rc = ct__deadline_make(timeout, &dl);
+    int rc = ct__deadline_to_wait(timeout, &dl);
     if (rc)
         return rc;
     atomic_fetch_add(&s->waiters, 1);

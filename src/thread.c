@@ -233,6 +233,22 @@ static void report_error(struct ct_thread *t, int code)
     hook(&args, arg);
 }
 
+/* The calling thread, started by us or a dummy, is ending: destroy its
+ * local values, leave the registry, release its joiners and drop its own
+ * reference. */
+static void thread_ends(struct ct_thread *t)
+{
+    ct__local_thread_exit();
+    pthread_mutex_lock(&t->mutex);
+    t->os_alive = 0; /* from here on the pthread may vanish */
+    pthread_mutex_unlock(&t->mutex);
+    reg_remove(t);
+    current = NULL;
+    atomic_store_explicit(&t->state, ENDED, memory_order_release);
+    ct__park_wake(&t->state, CT__WAKE_ALL, 0);
+    ct_thread_unref(t);
+}
+
 static void *thread_main(void *p)
 {
     struct ct_thread *t = p;
@@ -253,16 +269,7 @@ static void *thread_main(void *p)
     t->result = rc;
     if (rc != 0)
         report_error(t, rc);
-    ct__local_thread_exit();
-
-    pthread_mutex_lock(&t->mutex);
-    t->os_alive = 0; /* from here on the pthread may vanish */
-    pthread_mutex_unlock(&t->mutex);
-    reg_remove(t);
-    current = NULL;
-    atomic_store_explicit(&t->state, ENDED, memory_order_release);
-    ct__park_wake(&t->state, CT__WAKE_ALL, 0);
-    ct_thread_unref(t);
+    thread_ends(t);
     return NULL;
 }
 
@@ -396,16 +403,7 @@ int ct_thread_set_daemon(ct_thread *t, int daemon)
 
 static void dummy_ends(void *p)
 {
-    struct ct_thread *t = p;
-    ct__local_thread_exit();
-    pthread_mutex_lock(&t->mutex);
-    t->os_alive = 0;
-    pthread_mutex_unlock(&t->mutex);
-    reg_remove(t);
-    current = NULL;
-    atomic_store_explicit(&t->state, ENDED, memory_order_release);
-    ct__park_wake(&t->state, CT__WAKE_ALL, 0);
-    ct_thread_unref(t);
+    thread_ends(p);
 }
 
 static struct ct_thread *adopt_current(int kind)
