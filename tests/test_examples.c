@@ -216,6 +216,13 @@ START_TEST(test_10_local_and_introspection)
 }
 END_TEST
 
+START_TEST(test_11_processes_shared_state)
+{
+    run("11_processes_shared_state", NULL);
+    expect("plain_num is 0, shared_num is 4\n");
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("examples");
@@ -230,6 +237,7 @@ static Suite *make_suite(void)
     CT_ADD_TEST(s, test_08_event_condition_timer_barrier, 60);
     CT_ADD_TEST(s, test_09_thread_pool, 60);
     CT_ADD_TEST(s, test_10_local_and_introspection, 60);
+    CT_ADD_TEST(s, test_11_processes_shared_state, 60);
     return s;
 }
 
