@@ -23,6 +23,10 @@
 #include "park.h"
 
 enum { PENDING, RUNNING, CANCELLED, FINISHED };
+/* The state word also says whether somebody may be parked on it, so that
+ * completing a future nobody waits for makes no system call. */
+#define STATE_MASK 0xfu
+#define PARKED 0x10u
 
 struct callback {
     ct_future_callback cb;
@@ -93,7 +97,15 @@ void ct_future_unref(ct_future *f)
 
 static uint32_t state_of(const ct_future *f)
 {
-    return atomic_load_explicit(&((ct_future *)f)->state, memory_order_acquire);
+    return atomic_load_explicit(&((ct_future *)f)->state, memory_order_acquire) & STATE_MASK;
+}
+
+/* Move to a state that is not final, keeping the parked flag. */
+static void set_running(ct_future *f)
+{
+    uint32_t s = atomic_load_explicit(&f->state, memory_order_relaxed);
+    while (!atomic_compare_exchange_weak(&f->state, &s, (s & PARKED) | RUNNING))
+        ;
 }
 
 static void waiter_push(struct waiter *w, ct_future *f)
@@ -106,10 +118,10 @@ static void waiter_push(struct waiter *w, ct_future *f)
 }
 
 /* Move to a final state; called with f->lock held. Returns the callbacks
- * to run once the lock is let go. */
-static struct callback *complete_locked(ct_future *f, uint32_t state)
+ * to run once the lock is let go; *wake says whether anyone is parked. */
+static struct callback *complete_locked(ct_future *f, uint32_t state, int *wake)
 {
-    atomic_store_explicit(&f->state, state, memory_order_release);
+    *wake = (atomic_exchange(&f->state, state) & PARKED) != 0;
     for (struct wnode *n = f->waiters; n; n = n->next) {
         n->linked = 0;
         waiter_push(n->w, f);
@@ -128,9 +140,10 @@ static void run_callback(ct_future *f, struct callback *c)
                 (void *)f, ct_errname(rc), rc, ct_strerror(rc));
 }
 
-static void after_complete(ct_future *f, struct callback *cbs)
+static void after_complete(ct_future *f, struct callback *cbs, int wake)
 {
-    ct__park_wake(&f->state, CT__WAKE_ALL, 0);
+    if (wake)
+        ct__park_wake(&f->state, CT__WAKE_ALL, 0);
     while (cbs) {
         struct callback *next = cbs->next;
         run_callback(f, cbs);
@@ -144,9 +157,10 @@ static void finish(ct_future *f, int error, void *result)
     ct_lock_acquire(&f->lock, CT_FOREVER);
     f->error = error;
     f->result = result;
-    struct callback *cbs = complete_locked(f, FINISHED);
+    int wake;
+    struct callback *cbs = complete_locked(f, FINISHED, &wake);
     ct_lock_release(&f->lock);
-    after_complete(f, cbs);
+    after_complete(f, cbs, wake);
 }
 
 int ct__future_start(ct_future *f)
@@ -154,7 +168,7 @@ int ct__future_start(ct_future *f)
     ct_lock_acquire(&f->lock, CT_FOREVER);
     int run = state_of(f) == PENDING;
     if (run)
-        atomic_store_explicit(&f->state, RUNNING, memory_order_release);
+        set_running(f);
     ct_lock_release(&f->lock);
     return run;
 }
@@ -180,11 +194,12 @@ int ct_future_cancel(ct_future *f)
     ct_lock_acquire(&f->lock, CT_FOREVER);
     uint32_t s = state_of(f);
     struct callback *cbs = NULL;
+    int wake = 0;
     if (s == PENDING)
-        cbs = complete_locked(f, CANCELLED);
+        cbs = complete_locked(f, CANCELLED, &wake);
     ct_lock_release(&f->lock);
     if (s == PENDING)
-        after_complete(f, cbs);
+        after_complete(f, cbs, wake);
     return s == PENDING || s == CANCELLED;
 }
 
@@ -195,12 +210,16 @@ static int wait_done(ct_future *f, double timeout)
     if (rc)
         return rc;
     uint32_t s;
-    while ((s = state_of(f)) < CANCELLED) {
+    if (state_of(f) < CANCELLED && timeout != 0)
+        CT__SPIN_WHILE(state_of(f) < CANCELLED);
+    while (((s = atomic_load_explicit(&f->state, memory_order_acquire)) & STATE_MASK) < CANCELLED) {
         if (ct__deadline_passed(dl))
             return CT_ETIMEDOUT;
-        ct__park_wait(&f->state, s, dl, 0, f, "future");
+        if (!(s & PARKED) && !atomic_compare_exchange_weak(&f->state, &s, s | PARKED))
+            continue;
+        ct__park_wait(&f->state, s | PARKED, dl, 0, f, "future");
     }
-    return s == CANCELLED ? CT_ECANCELLED : 0;
+    return (s & STATE_MASK) == CANCELLED ? CT_ECANCELLED : 0;
 }
 
 int ct_future_result(ct_future *f, double timeout, void **result)
