@@ -15,15 +15,16 @@
  * A bounded queue allocates its array once, at creation.
  *
  * Waiting is done on three words: `not_empty` (getters), `not_full`
- * (putters) and `all_done` (joiners), each a change count with a "somebody
- * is parked" flag in bit 0. A thread that must wait reads the word, checks
- * the state, spins a little, then sets the flag and parks while the word
- * is unchanged. A thread that changes the state moves the count on and, in
- * the same compare-and-swap, clears the flag; only if the flag was set
- * does it wake the parked threads (all of them: they re-check, and those
- * that find nothing park again). So no wake-up is lost, nobody makes a
- * system call while the other side only spins, and a burst of puts costs
- * one wake-up, not one per item.
+ * (putters) and `all_done` (joiners), each a wake-up count with a
+ * "somebody may be parked" flag in bit 0. A thread that must wait spins a
+ * little watching the queue itself, then sets the flag, looks at the queue
+ * once more, and parks. A thread that changes the queue publishes the
+ * change and then reads the flag; only if it is set does it clear it and
+ * wake the parked threads (all of them: they look again, and those that
+ * find nothing park again). Publication and flag are sequentially
+ * consistent on both sides, so no wake-up is lost; a put or get that
+ * nobody waits for touches no shared word beyond the queue's own, and a
+ * burst of puts costs one wake-up, not one per item.
  *
  * Shutdown is a state word (open, shut, immediate) read by every
  * operation. An immediate shutdown takes both locks, drops what the queue
@@ -140,7 +141,7 @@ static void push(struct ct_queue *q, void *item)
     } else {
         q->buf[is_ring(q) ? t % q->cap : t].item = item;
     }
-    atomic_store_explicit(&q->tail, t + 1, memory_order_release);
+    atomic_store(&q->tail, t + 1); /* seq_cst: pairs with the flag in wait_until */
 }
 
 /* Remove the next item; called with the consumer lock and an item there. */
@@ -149,7 +150,7 @@ static void *pop(struct ct_queue *q)
     if (is_ring(q)) {
         uint64_t h = atomic_load_explicit(&q->head, memory_order_relaxed);
         void *item = q->buf[h % q->cap].item;
-        atomic_store_explicit(&q->head, h + 1, memory_order_release);
+        atomic_store(&q->head, h + 1);
         return item;
     }
     size_t n = (size_t)atomic_load_explicit(&q->tail, memory_order_relaxed) - 1;
@@ -173,7 +174,7 @@ static void *pop(struct ct_queue *q)
         }
         q->buf[i] = last;
     }
-    atomic_store_explicit(&q->tail, n, memory_order_release);
+    atomic_store(&q->tail, n);
     return item;
 }
 
@@ -282,16 +283,36 @@ void ct_queue_unref(ct_queue *q)
 
 /* ---- waiting ---- */
 
-/* Each wait word counts changes in its upper bits; bit 0 says that a
+/* Each wait word counts wake-ups in its upper bits; bit 0 says that a
  * thread may be parked on it. */
 #define PARKED 1u
-#define SEQ(w) ((w) >> 1)
 
-/* Wait for `word` to move on from `seen` (read before the caller found it
- * must wait). Called without locks. Returns CT_ETIMEDOUT once the
- * deadline has passed, else 0 (look again). */
-static int wait_on(_Atomic uint32_t *word, uint32_t seen, double timeout, ct__deadline *dl,
-                   int *have_dl, const void *q)
+static int can_get(const struct ct_queue *q)
+{
+    return count_of(q) > 0 || atomic_load(&((struct ct_queue *)q)->state) != OPEN;
+}
+
+static int can_put(const struct ct_queue *q)
+{
+    return (q->maxsize <= 0 || count_of(q) < (size_t)q->maxsize) ||
+           atomic_load(&((struct ct_queue *)q)->state) != OPEN;
+}
+
+static int all_done(const struct ct_queue *q)
+{
+    return atomic_load(&((struct ct_queue *)q)->unfinished) <= 0;
+}
+
+/* Wait until ready(q) may hold, or the deadline. Called without locks;
+ * the caller looks again either way. Spins first, watching the queue
+ * itself; then sets the flag, looks once more, and parks. The state
+ * change is published (seq_cst) before its maker reads the flag
+ * (notify), and the flag is set (seq_cst) before this re-check: one of
+ * the two sees the other, so no wake-up is lost. Returns CT_ETIMEDOUT
+ * once the deadline has passed. */
+static int wait_until(struct ct_queue *q, _Atomic uint32_t *word,
+                      int (*ready)(const struct ct_queue *), double timeout, ct__deadline *dl,
+                      int *have_dl)
 {
     if (!*have_dl) {
         ct__deadline_make(timeout, dl); /* already validated */
@@ -299,27 +320,33 @@ static int wait_on(_Atomic uint32_t *word, uint32_t seen, double timeout, ct__de
     }
     if (ct__deadline_passed(*dl))
         return CT_ETIMEDOUT;
-    CT__SPIN_WHILE(SEQ(atomic_load_explicit(word, memory_order_acquire)) == SEQ(seen));
+    CT__SPIN_WHILE(!ready(q));
     for (;;) {
         uint32_t w = atomic_load(word);
-        if (SEQ(w) != SEQ(seen) || ct__deadline_passed(*dl))
+        if (ready(q) || ct__deadline_passed(*dl))
             return 0;
-        if (!(w & PARKED) && !atomic_compare_exchange_weak(word, &w, w | PARKED))
-            continue;
-        ct__park_wait(word, w | PARKED, *dl, 0, q, "queue");
+        if (!(w & PARKED)) {
+            if (!atomic_compare_exchange_weak(word, &w, w | PARKED))
+                continue;
+            w |= PARKED;
+            if (ready(q))
+                return 0;
+        }
+        ct__park_wait(word, w, *dl, 0, q, "queue");
     }
 }
 
-/* Announce a change on `word`: move the count on and, if somebody may be
- * parked, clear the flag and wake them all. Only the first change after a
- * thread parked pays for a system call. */
-static void bump(_Atomic uint32_t *word)
+/* After a state change: if somebody may be parked on `word`, clear the
+ * flag, move the count on and wake them all (they look again; those that
+ * find nothing park again). Costs one load when nobody sleeps. */
+static void notify(_Atomic uint32_t *word)
 {
-    uint32_t w = atomic_load_explicit(word, memory_order_relaxed);
+    uint32_t w = atomic_load(word);
+    if (!(w & PARKED))
+        return;
     while (!atomic_compare_exchange_weak(word, &w, (w + 2) & ~PARKED))
         ;
-    if (w & PARKED)
-        ct__park_wake(word, CT__WAKE_ALL, 0);
+    ct__park_wake(word, CT__WAKE_ALL, 0);
 }
 
 /* ---- operations ---- */
@@ -331,7 +358,6 @@ int ct_queue_put(ct_queue *q, void *item, double timeout)
     ct__deadline dl = 0;
     int have_dl = 0, rc = 0;
     for (;;) {
-        uint32_t seen = atomic_load(&q->not_full);
         take(&q->tail_lock);
         if (atomic_load_explicit(&q->state, memory_order_acquire) != OPEN) {
             rc = CT_ESHUTDOWN;
@@ -343,7 +369,7 @@ int ct_queue_put(ct_queue *q, void *item, double timeout)
         if (rc)
             break;
         drop(&q->tail_lock);
-        if (timeout == 0 || wait_on(&q->not_full, seen, timeout, &dl, &have_dl, q))
+        if (timeout == 0 || wait_until(q, &q->not_full, can_put, timeout, &dl, &have_dl))
             return CT_EFULL;
     }
     if (rc == 0) {
@@ -352,7 +378,7 @@ int ct_queue_put(ct_queue *q, void *item, double timeout)
     }
     drop(&q->tail_lock);
     if (rc == 0)
-        bump(&q->not_empty);
+        notify(&q->not_empty);
     return rc;
 }
 
@@ -369,7 +395,6 @@ int ct_queue_get(ct_queue *q, void **item, double timeout)
     int have_dl = 0;
     ct_lock *lock = consumer_lock(q);
     for (;;) {
-        uint32_t seen = atomic_load(&q->not_empty);
         take(lock);
         int state = atomic_load_explicit(&q->state, memory_order_acquire);
         if (count_of(q) > 0 && state != IMMEDIATE)
@@ -378,18 +403,19 @@ int ct_queue_get(ct_queue *q, void **item, double timeout)
             /* Items a racing put published after the drain are dropped. */
             while (count_of(q) > 0) {
                 drop_item(q, pop(q), NULL, NULL);
-                atomic_fetch_sub(&q->unfinished, 1);
+                if (atomic_fetch_sub(&q->unfinished, 1) == 1)
+                    notify(&q->all_done);
             }
         }
         drop(lock);
         if (state != OPEN)
             return CT_ESHUTDOWN;
-        if (timeout == 0 || wait_on(&q->not_empty, seen, timeout, &dl, &have_dl, q))
+        if (timeout == 0 || wait_until(q, &q->not_empty, can_get, timeout, &dl, &have_dl))
             return CT_EEMPTY;
     }
     *item = pop(q);
     drop(lock);
-    bump(&q->not_full);
+    notify(&q->not_full);
     return 0;
 }
 
@@ -421,7 +447,7 @@ int ct_queue_task_done(ct_queue *q)
             return CT_ETASKDONE;
     } while (!atomic_compare_exchange_weak(&q->unfinished, &n, n - 1));
     if (n == 1)
-        bump(&q->all_done);
+        notify(&q->all_done);
     return 0;
 }
 
@@ -432,10 +458,9 @@ int ct_queue_join(ct_queue *q, double timeout)
     ct__deadline dl = 0;
     int have_dl = 0;
     for (;;) {
-        uint32_t seen = atomic_load(&q->all_done);
-        if (atomic_load(&q->unfinished) <= 0)
+        if (all_done(q))
             return 0;
-        if (timeout == 0 || wait_on(&q->all_done, seen, timeout, &dl, &have_dl, q))
+        if (timeout == 0 || wait_until(q, &q->all_done, all_done, timeout, &dl, &have_dl))
             return CT_ETIMEDOUT;
     }
 }
@@ -448,8 +473,7 @@ int ct_queue_shutdown(ct_queue *q, int immediate)
     if (is_ring(q))
         take(&q->head_lock);
     int old = atomic_load(&q->state);
-    atomic_store_explicit(&q->state, immediate ? IMMEDIATE : (old == OPEN ? SHUT : old),
-                          memory_order_release);
+    atomic_store(&q->state, immediate ? IMMEDIATE : (old == OPEN ? SHUT : old));
     if (immediate) {
         if (q->opts.destroy && count_of(q) > 0)
             later = malloc(count_of(q) * sizeof *later);
@@ -464,9 +488,9 @@ int ct_queue_shutdown(ct_queue *q, int immediate)
         drop(&q->head_lock);
     drop(&q->tail_lock);
     if (immediate)
-        bump(&q->all_done);
-    bump(&q->not_empty);
-    bump(&q->not_full);
+        notify(&q->all_done);
+    notify(&q->not_empty);
+    notify(&q->not_full);
     for (size_t i = 0; i < nlater; i++)
         q->opts.destroy(later[i], q->opts.destroy_arg);
     free(later);
