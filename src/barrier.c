@@ -61,24 +61,41 @@ static void set_state(struct ct__barrier *b, int32_t state)
     atomic_store_explicit(&b->state, state, memory_order_relaxed);
 }
 
+/* `seq` counts state changes in steps of 2; bit 0 says that a waiter may
+ * be parked on it, so a change nobody sleeps through makes no system call
+ * (a two-thread barrier changes state twice per cycle). */
+#define SEQ_PARKED 1u
+
 /* Wake every waiter to look at the state again. Caller holds the lock. */
 static void changed(struct ct__barrier *b)
 {
-    atomic_fetch_add_explicit(&b->seq, 1, memory_order_release);
-    ct__park_wake(&b->seq, CT__WAKE_ALL, (int)b->park_flags);
+    uint32_t w = atomic_load_explicit(&b->seq, memory_order_relaxed);
+    while (!atomic_compare_exchange_weak(&b->seq, &w, (w + 2) & ~SEQ_PARKED))
+        ;
+    if (w & SEQ_PARKED)
+        ct__park_wake(&b->seq, CT__WAKE_ALL, (int)b->park_flags);
 }
 
 /* Wait for a state change; 0 or CT_ETIMEDOUT. Caller holds the lock, and
- * holds it again on return. */
+ * holds it again on return. The flag is set with a compare-and-swap on
+ * the word `changed` swaps too, so either the change sees the flag or
+ * the flag's swap fails and the waiter sees the change. */
 static int wait_change(struct ct__barrier *b, ct__deadline dl)
 {
-    uint32_t seq = atomic_load_explicit(&b->seq, memory_order_relaxed);
+    uint32_t seq = atomic_load_explicit(&b->seq, memory_order_relaxed) & ~SEQ_PARKED;
     ct__lock_release(&b->lock);
-    CT__SPIN_WHILE(atomic_load_explicit(&b->seq, memory_order_acquire) == seq);
-    while (atomic_load_explicit(&b->seq, memory_order_acquire) == seq && !ct__deadline_passed(dl))
-        ct__park_wait(&b->seq, seq, dl, (int)b->park_flags, b, "barrier");
+    CT__SPIN_WHILE((atomic_load_explicit(&b->seq, memory_order_acquire) & ~SEQ_PARKED) == seq);
+    for (;;) {
+        uint32_t w = atomic_load(&b->seq);
+        if ((w & ~SEQ_PARKED) != seq || ct__deadline_passed(dl))
+            break;
+        if (!(w & SEQ_PARKED) && !atomic_compare_exchange_weak(&b->seq, &w, w | SEQ_PARKED))
+            continue;
+        ct__park_wait(&b->seq, seq | SEQ_PARKED, dl, (int)b->park_flags, b, "barrier");
+    }
     ct__lock_acquire_forever(&b->lock);
-    return atomic_load_explicit(&b->seq, memory_order_relaxed) == seq ? CT_ETIMEDOUT : 0;
+    uint32_t now = atomic_load_explicit(&b->seq, memory_order_relaxed) & ~SEQ_PARKED;
+    return now == seq ? CT_ETIMEDOUT : 0;
 }
 
 static void break_barrier(struct ct__barrier *b)
