@@ -13,6 +13,7 @@ static _Atomic int chaos = -1; /* -1: not read from the environment yet */
 static _Thread_local uint32_t chaos_rng;
 
 _Thread_local int ct__spin_budget __attribute__((tls_model("initial-exec"), visibility("hidden")));
+_Thread_local unsigned ct__spin_waits __attribute__((tls_model("initial-exec"), visibility("hidden")));
 
 void ct__yield(void)
 {

@@ -93,25 +93,34 @@ static inline void ct__cpu_relax(void)
  * while `cond` holds, for up to its spin budget, then yields the CPU once:
  * that is far cheaper than sleeping in the kernel when the partner is
  * about to act, and lets a partner waiting for this core run. The budget
- * is per thread: it doubles when spinning paid off and halves when it did
- * not, so a thread whose partners are slow (or not running at all, on a
- * busy machine) soon stops burning its core.
+ * is per thread. A spin that paid off restores it in full; one that did
+ * not halves it, so a thread whose partners are slow (or not running at
+ * all, on a busy machine) soon stops burning its core. A thread at the
+ * floor spins in full once every CT__SPIN_PROBE waits anyway: once both
+ * sides of a hand-off park, each wakes the other late, so neither would
+ * ever see a short spin pay off again and the pair would stay in the slow
+ * mode for good (bench/ saw Condition ping-pong flip between 2 and 16 us).
  */
 #define CT__SPIN_MIN 4
 #define CT__SPIN_MAX 256
+#define CT__SPIN_PROBE 16
 extern _Thread_local int ct__spin_budget __attribute__((tls_model("initial-exec")));
+extern _Thread_local unsigned ct__spin_waits __attribute__((tls_model("initial-exec")));
 
 static inline int ct__spin_limit(void)
 {
     int b = ct__spin_budget;
-    return b ? b : 64;
+    if (!b)
+        return CT__SPIN_MAX;
+    if (b == CT__SPIN_MIN && ++ct__spin_waits % CT__SPIN_PROBE == 0)
+        return CT__SPIN_MAX;
+    return b;
 }
 
 static inline void ct__spin_paid_off(int yes)
 {
-    int b = ct__spin_limit();
-    ct__spin_budget = yes ? (b < CT__SPIN_MAX ? b * 2 : CT__SPIN_MAX)
-                          : (b > CT__SPIN_MIN ? b / 2 : CT__SPIN_MIN);
+    int b = ct__spin_budget ? ct__spin_budget : CT__SPIN_MAX;
+    ct__spin_budget = yes ? CT__SPIN_MAX : (b > CT__SPIN_MIN ? b / 2 : CT__SPIN_MIN);
 }
 
 CT__HIDDEN void ct__yield(void);
