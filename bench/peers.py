@@ -8,7 +8,7 @@ Measures one scenario once and prints one line of JSON, the same shape
 ctbench prints for the C rows:
 
     {"scenario": "rlock_uncontended", "impl": "python", "unit": "ns",
-     "better": "lower", "value": 83.2, "cpu": 1.01, "n": 2000000}
+     "better": "lower", "value": 83.2, "cpu": 1.01, "n": 1500000}
 
 value is the figure in unit; cpu is process CPU time over wall-clock time
 for the timed section (near 1 per busy thread, near 0 when waits sleep);
@@ -106,12 +106,12 @@ def acquire_release(lock, n):
 
 def rlock_uncontended():
     """ns per acquire + release of an RLock, one thread."""
-    return acquire_release(threading.RLock(), 2_000_000)
+    return acquire_release(threading.RLock(), 1_500_000)
 
 
 def semaphore_uncontended():
     """ns per acquire + release of a Semaphore(1), one thread."""
-    return acquire_release(threading.Semaphore(1), 500_000)
+    return acquire_release(threading.Semaphore(1), 300_000)
 
 
 def event_pingpong_once(n):
@@ -135,7 +135,7 @@ def event_pingpong_once(n):
 
 def event_pingpong():
     """µs per round trip between two threads through two Events."""
-    n = 20_000
+    n = 12_000
     event_pingpong_once(n // 20)                # warm-up
     c = event_pingpong_once(n)
     return c.wall / n * 1e6, c.cpu_ratio, n
@@ -162,7 +162,7 @@ def condition_pingpong_once(n):
 
 def condition_pingpong():
     """µs per round trip (two hand-offs) through one Condition."""
-    n = 15_000
+    n = 12_000
     condition_pingpong_once(n // 20)            # warm-up
     c = condition_pingpong_once(n)
     return c.wall / n * 1e6, c.cpu_ratio, n
@@ -182,7 +182,7 @@ def barrier_2_once(n):
 
 def barrier_2():
     """µs per cycle of a two-party Barrier."""
-    n = 10_000
+    n = 8_000
     barrier_2_once(n // 20)                     # warm-up
     c = barrier_2_once(n)
     return c.wall / n * 1e6, c.cpu_ratio, n
@@ -190,7 +190,7 @@ def barrier_2():
 
 def thread_start_join():
     """µs to start a thread running a no-op and join it."""
-    n = 5_000
+    n = 3_000
     Thread = threading.Thread
 
     def churn(count):
@@ -246,7 +246,7 @@ def simplequeue_2p2c():
 
 def executor_tasks():
     """µs per tiny task submitted in bulk to a two-worker pool."""
-    n = 30_000
+    n = 20_000
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as ex:
         submit, wait = ex.submit, concurrent.futures.wait
         wait([submit(identity, i) for i in range(n // 20)])    # warm-up, starts workers
@@ -257,7 +257,7 @@ def executor_tasks():
 
 def future_roundtrip():
     """µs to submit one task to a two-worker pool and wait for its result."""
-    n = 15_000
+    n = 10_000
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as ex:
         submit = ex.submit
         for i in range(n // 20):                # warm-up, starts workers
