@@ -61,19 +61,15 @@ static void set_state(struct ct__barrier *b, int32_t state)
     atomic_store_explicit(&b->state, state, memory_order_relaxed);
 }
 
-/* `seq` counts state changes in steps of 2; bit 0 says that a waiter may
- * be parked on it, so a change nobody sleeps through makes no system call
- * (a two-thread barrier changes state twice per cycle). */
-#define SEQ_PARKED 1u
+/* `seq` is a change counter (park.h): a change nobody sleeps through
+ * makes no system call (a two-thread barrier changes state twice per
+ * cycle). */
+#define SEQ_PARKED CT__COUNT_PARKED
 
 /* Wake every waiter to look at the state again. Caller holds the lock. */
 static void changed(struct ct__barrier *b)
 {
-    uint32_t w = atomic_load_explicit(&b->seq, memory_order_relaxed);
-    while (!atomic_compare_exchange_weak(&b->seq, &w, (w + 2) & ~SEQ_PARKED))
-        ;
-    if (w & SEQ_PARKED)
-        ct__park_wake(&b->seq, CT__WAKE_ALL, (int)b->park_flags);
+    ct__count_advance(&b->seq, (int)b->park_flags);
 }
 
 /* Wait for a state change; 0 or CT_ETIMEDOUT. Caller holds the lock, and
@@ -89,9 +85,9 @@ static int wait_change(struct ct__barrier *b, ct__deadline dl)
         uint32_t w = atomic_load(&b->seq);
         if ((w & ~SEQ_PARKED) != seq || ct__deadline_passed(dl))
             break;
-        if (!(w & SEQ_PARKED) && !atomic_compare_exchange_weak(&b->seq, &w, w | SEQ_PARKED))
+        if (!ct__mark_parked(&b->seq, &w, SEQ_PARKED))
             continue;
-        ct__park_wait(&b->seq, seq | SEQ_PARKED, dl, (int)b->park_flags, b, "barrier");
+        ct__park_wait(&b->seq, w, dl, (int)b->park_flags, b, "barrier");
     }
     ct__lock_acquire_forever(&b->lock);
     uint32_t now = atomic_load_explicit(&b->seq, memory_order_relaxed) & ~SEQ_PARKED;

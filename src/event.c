@@ -83,13 +83,8 @@ int ct_event_wait(ct_event *ev, double timeout)
         w = atomic_load_explicit(&e->word, memory_order_acquire);
         if ((w & FLAG) || ROUND(w) != round)
             return 0;
-        if (!(w & PARKED)) {
-            if (!atomic_compare_exchange_weak_explicit(&e->word, &w, w | PARKED,
-                                                       memory_order_acquire,
-                                                       memory_order_relaxed))
-                continue;
-            w |= PARKED;
-        }
+        if (!ct__mark_parked(&e->word, &w, PARKED))
+            continue;
         if (ct__deadline_passed(dl))
             return CT_ETIMEDOUT;
         ct__park_wait(&e->word, w, dl, (int)e->park_flags, e, "event");

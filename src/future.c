@@ -215,9 +215,9 @@ static int wait_done(ct_future *f, double timeout)
     while (((s = atomic_load_explicit(&f->state, memory_order_acquire)) & STATE_MASK) < CANCELLED) {
         if (ct__deadline_passed(dl))
             return CT_ETIMEDOUT;
-        if (!(s & PARKED) && !atomic_compare_exchange_weak(&f->state, &s, s | PARKED))
+        if (!ct__mark_parked(&f->state, &s, PARKED))
             continue;
-        ct__park_wait(&f->state, s | PARKED, dl, 0, f, "future");
+        ct__park_wait(&f->state, s, dl, 0, f, "future");
     }
     return (s & STATE_MASK) == CANCELLED ? CT_ECANCELLED : 0;
 }

@@ -55,6 +55,44 @@ CT__HIDDEN int ct__park_wait(_Atomic uint32_t *word, uint32_t expected, ct__dead
  * poll). Never blocks for long, never fails. */
 CT__HIDDEN int ct__park_wake(_Atomic uint32_t *word, int n, int flags);
 
+/*
+ * Words with a "somebody may be parked" bit: the bit tells the thread
+ * that changes the word that it must make the wake-up system call, so a
+ * change nobody sleeps through makes none.
+ *
+ * ct__mark_parked is the waiting side. *w is the value the caller last
+ * read; the bit is set unless already set, with a sequentially consistent
+ * swap, so whoever changes the word after it sees the bit. Returns 1 with
+ * *w the value to park on, or 0 when the word changed first (or the weak
+ * swap failed): *w then holds the new value and the caller looks again.
+ */
+static inline int ct__mark_parked(_Atomic uint32_t *word, uint32_t *w, uint32_t bit)
+{
+    if (*w & bit)
+        return 1;
+    if (!atomic_compare_exchange_weak(word, w, *w | bit))
+        return 0;
+    *w |= bit;
+    return 1;
+}
+
+/*
+ * A change counter: the count in bits 1..31, CT__COUNT_PARKED in bit 0
+ * (a Barrier's `seq`, a Queue's wait words). ct__count_advance moves the
+ * count on, clears the bit, and wakes every parked thread only if the bit
+ * was set.
+ */
+#define CT__COUNT_PARKED 1u
+
+static inline void ct__count_advance(_Atomic uint32_t *word, int flags)
+{
+    uint32_t w = atomic_load_explicit(word, memory_order_relaxed);
+    while (!atomic_compare_exchange_weak(word, &w, (w + 2) & ~CT__COUNT_PARKED))
+        ;
+    if (w & CT__COUNT_PARKED)
+        ct__park_wake(word, CT__WAKE_ALL, flags);
+}
+
 /* The calling thread's wait record (valid for the thread's lifetime). */
 CT__HIDDEN struct ct__wait_record *ct__park_record(void);
 

@@ -18,9 +18,9 @@
  * (putters) and `all_done` (joiners), each a wake-up count with a
  * "somebody may be parked" flag in bit 0. A thread that must wait yields
  * the CPU once (see wait_until for why not spin), then sets the flag,
- * looks at the queue once more, and parks. A thread that changes the queue publishes the
- * change and then reads the flag; only if it is set does it clear it and
- * wake the parked threads (all of them: they look again, and those that
+ * looks at the queue once more, and parks. A thread that changes the
+ * queue publishes the change and then reads the flag; only if it is set
+ * does it clear it and wake the parked threads (all of them: they look again, and those that
  * find nothing park again). Publication and flag are sequentially
  * consistent on both sides, so no wake-up is lost; a put or get that
  * nobody waits for touches no shared word beyond the queue's own, and a
@@ -321,9 +321,9 @@ void ct_queue_unref(ct_queue *q)
 
 /* ---- waiting ---- */
 
-/* Each wait word counts wake-ups in its upper bits; bit 0 says that a
- * thread may be parked on it. */
-#define PARKED 1u
+/* Each wait word is a change counter (park.h): wake-ups counted in the
+ * upper bits, bit 0 saying that a thread may be parked on it. */
+#define PARKED CT__COUNT_PARKED
 
 static int can_get(const struct ct_queue *q)
 {
@@ -343,11 +343,10 @@ static int all_done(const struct ct_queue *q)
 
 /* Wait until ready(q) may hold, or the deadline. Called without locks;
  * the caller looks again either way. Yields first; then sets the flag,
- * looks once more, and parks. The state
- * change is published (seq_cst) before its maker reads the flag
- * (notify), and the flag is set (seq_cst) before this re-check: one of
- * the two sees the other, so no wake-up is lost. Returns CT_ETIMEDOUT
- * once the deadline has passed. */
+ * looks once more, and parks. The state change is published (seq_cst)
+ * before its maker reads the flag (notify), and the flag is set
+ * (seq_cst) before this re-check: one of the two sees the other, so no
+ * wake-up is lost. Returns CT_ETIMEDOUT once the deadline has passed. */
 static int wait_until(struct ct_queue *q, _Atomic uint32_t *word,
                       int (*ready)(const struct ct_queue *), double timeout, ct__deadline *dl,
                       int *have_dl)
@@ -371,13 +370,10 @@ static int wait_until(struct ct_queue *q, _Atomic uint32_t *word,
         uint32_t w = atomic_load(word);
         if (ready(q) || ct__deadline_passed(*dl))
             return 0;
-        if (!(w & PARKED)) {
-            if (!atomic_compare_exchange_weak(word, &w, w | PARKED))
-                continue;
-            w |= PARKED;
-            if (ready(q))
-                return 0;
-        }
+        if (!ct__mark_parked(word, &w, PARKED))
+            continue;
+        if (ready(q)) /* the look that the flag (now set) pairs with */
+            return 0;
         ct__park_wait(word, w, *dl, 0, q, "queue");
     }
 }
@@ -387,12 +383,8 @@ static int wait_until(struct ct_queue *q, _Atomic uint32_t *word,
  * find nothing park again). Costs one load when nobody sleeps. */
 static void notify(_Atomic uint32_t *word)
 {
-    uint32_t w = atomic_load(word);
-    if (!(w & PARKED))
-        return;
-    while (!atomic_compare_exchange_weak(word, &w, (w + 2) & ~PARKED))
-        ;
-    ct__park_wake(word, CT__WAKE_ALL, 0);
+    if (atomic_load(word) & PARKED)
+        ct__count_advance(word, 0);
 }
 
 /* ---- operations ---- */
