@@ -114,6 +114,13 @@ def semaphore_uncontended():
     return acquire_release(threading.Semaphore(1), 300_000)
 
 
+def microseconds_per_round(run_once, n):
+    """µs per round of run_once(n), which returns its Clock, after a warm-up."""
+    run_once(n // 20)
+    c = run_once(n)
+    return c.wall / n * 1e6, c.cpu_ratio, n
+
+
 def event_pingpong_once(n):
     """Two threads bounce control through two Events n times."""
     e1, e2 = threading.Event(), threading.Event()
@@ -135,10 +142,7 @@ def event_pingpong_once(n):
 
 def event_pingpong():
     """µs per round trip between two threads through two Events."""
-    n = 12_000
-    event_pingpong_once(n // 20)                # warm-up
-    c = event_pingpong_once(n)
-    return c.wall / n * 1e6, c.cpu_ratio, n
+    return microseconds_per_round(event_pingpong_once, 12_000)
 
 
 def condition_pingpong_once(n):
@@ -162,10 +166,7 @@ def condition_pingpong_once(n):
 
 def condition_pingpong():
     """µs per round trip (two hand-offs) through one Condition."""
-    n = 12_000
-    condition_pingpong_once(n // 20)            # warm-up
-    c = condition_pingpong_once(n)
-    return c.wall / n * 1e6, c.cpu_ratio, n
+    return microseconds_per_round(condition_pingpong_once, 12_000)
 
 
 def barrier_2_once(n):
@@ -182,10 +183,7 @@ def barrier_2_once(n):
 
 def barrier_2():
     """µs per cycle of a two-party Barrier."""
-    n = 8_000
-    barrier_2_once(n // 20)                     # warm-up
-    c = barrier_2_once(n)
-    return c.wall / n * 1e6, c.cpu_ratio, n
+    return microseconds_per_round(barrier_2_once, 8_000)
 
 
 def thread_start_join():

@@ -126,7 +126,7 @@ def fmt(x):
     return "%.3g" % x if abs(x) < 1000 else "%.0f" % x
 
 
-def summarise(samples, rows, skipped):
+def summarise(samples):
     results = []
     for scenario, impls in SCENARIOS.items():
         for impl in impls:
@@ -178,7 +178,7 @@ def table(results, skipped):
     return "\n".join(lines)
 
 
-def markdown(results, skipped, mach, repeats, chart):
+def markdown(results, skipped, mach, repeats, drew):
     met = [r for r in results if "met" in r and r["met"]]
     missed = [r for r in results if "met" in r and not r["met"]]
     out = [
@@ -199,7 +199,7 @@ def markdown(results, skipped, mach, repeats, chart):
              + " (the reasons, from profiles, are in the benchmark issue's note)")
             if missed else ""),
     ]
-    if chart:
+    if drew:
         out += ["", "![cthreading against its peers](bench/results.png)"]
     return "\n".join(out) + "\n"
 
@@ -327,7 +327,7 @@ def main():
         skipped.pop(key, None)
 
     mach = machine(python)
-    results = summarise(samples, rows, skipped)
+    results = summarise(samples)
     with open(os.path.join(HERE, "results.json"), "w") as f:
         json.dump({"machine": mach, "repeats": args.repeats,
                    "results": [{k: r[k] for k in ("scenario", "impl", "unit", "better",
