@@ -6,12 +6,13 @@
 #                        whole suite four times: plain, tsan, asan, lot
 #   make test V=tsan     one run (V = plain | tsan | asan | lot)
 #   make bench           the comparison benchmark
-#   make install PREFIX=/usr/local [DESTDIR=...]
+#   make install PREFIX=/usr/local [LIBDIR=$(PREFIX)/lib] [DESTDIR=...]
 
 V        ?= plain
 CC       ?= cc
 PREFIX   ?= /usr/local
-VERSION  := 0.1.0
+LIBDIR   ?= $(PREFIX)/lib
+VERSION  := $(shell sed -n "s/^#define CT_VERSION_STRING \"\(.*\)\"/\1/p" include/cthreading/version.h)
 SOMAJOR  := 0
 BUILD    ?= build/$(V)
 
@@ -96,19 +97,19 @@ bench:
 	@$(MAKE) --no-print-directory -C bench
 
 install: lib
-	install -d $(DESTDIR)$(PREFIX)/include/cthreading $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -d $(DESTDIR)$(PREFIX)/include/cthreading $(DESTDIR)$(LIBDIR)/pkgconfig
 	install -m 644 include/cthreading.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 include/cthreading/*.h $(DESTDIR)$(PREFIX)/include/cthreading/
-	install -m 644 $(STATIC) $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(SHARED) $(DESTDIR)$(PREFIX)/lib/
-	ln -sf libcthreading.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libcthreading.so.$(SOMAJOR)
-	ln -sf libcthreading.so.$(SOMAJOR) $(DESTDIR)$(PREFIX)/lib/libcthreading.so
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' cthreading.pc.in \
-	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/cthreading.pc
+	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/
+	ln -sf libcthreading.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libcthreading.so.$(SOMAJOR)
+	ln -sf libcthreading.so.$(SOMAJOR) $(DESTDIR)$(LIBDIR)/libcthreading.so
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	    cthreading.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/cthreading.pc
 
 uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/include/cthreading $(DESTDIR)$(PREFIX)/include/cthreading.h
-	rm -f $(DESTDIR)$(PREFIX)/lib/libcthreading.* $(DESTDIR)$(PREFIX)/lib/pkgconfig/cthreading.pc
+	rm -f $(DESTDIR)$(LIBDIR)/libcthreading.* $(DESTDIR)$(LIBDIR)/pkgconfig/cthreading.pc
 
 clean:
 	rm -rf build

@@ -429,7 +429,7 @@ static void ct_barrier_cycles(int index, void *arg)
     barrier_run *b = arg;
     (void)index;
     for (long i = 0; i < b->n; i++)
-        MUST(ct_barrier_wait(&b->ct, NULL) == 0);
+        MUST(ct_barrier_wait(&b->ct, NULL, CT_FOREVER) == 0);
 }
 static double ct_barrier_2(long n)
 {
@@ -468,7 +468,8 @@ static double ct_start_join(long n)
 {
     double t0 = wall();
     for (long i = 0; i < n; i++) {
-        ct_thread *t = ct_thread_new(&(ct_thread_opts){.target = ct_noop});
+        ct_thread *t;
+        MUST(ct_thread_new(&t, &(ct_thread_opts){.target = ct_noop}) == 0);
         MUST(t && ct_thread_start(t) == 0);
         ct_thread_join(t, CT_FOREVER);
         ct_thread_unref(t);
@@ -605,8 +606,8 @@ static double run_queue(enum queue_kind kind, int producers, int consumers, long
                    .per_consumer = n / consumers};
     ring *r = NULL;
     switch (kind) {
-    case Q_CT: q.ct = ct_queue_new(&(ct_queue_opts){.maxsize = QUEUE_BOUND}); break;
-    case Q_CT_SIMPLE: q.simple = ct_simple_queue_new(NULL); break;
+    case Q_CT: MUST(ct_queue_new(&q.ct, &(ct_queue_opts){.maxsize = QUEUE_BOUND}) == 0); break;
+    case Q_CT_SIMPLE: MUST(ct_simple_queue_new(&q.simple, NULL) == 0); break;
     case Q_RING:
         q.ring = r = calloc(1, sizeof *r);
         MUST(r);
@@ -661,12 +662,13 @@ static int ct_tiny_task(void *arg, void **result)
 
 static double ct_executor_tasks(long n)
 {
-    ct_executor *ex = ct_executor_new(&(ct_executor_opts){.max_workers = 2});
+    ct_executor *ex;
+    MUST(ct_executor_new(&ex, &(ct_executor_opts){.max_workers = 2}) == 0);
     MUST(ex);
     double t0 = wall();
     for (long i = 0; i < n; i++)
         MUST(ct_executor_submit(ex, ct_tiny_task, (void *)(uintptr_t)i, NULL) == 0);
-    ct_executor_shutdown(ex, 1, 0);
+    ct_executor_shutdown(ex, CT_SHUTDOWN_WAIT);
     double t = wall() - t0;
     ct_executor_unref(ex);
     return t;
@@ -674,18 +676,19 @@ static double ct_executor_tasks(long n)
 
 static double ct_future_roundtrip(long n)
 {
-    ct_executor *ex = ct_executor_new(&(ct_executor_opts){.max_workers = 2});
+    ct_executor *ex;
+    MUST(ct_executor_new(&ex, &(ct_executor_opts){.max_workers = 2}) == 0);
     MUST(ex);
     double t0 = wall();
     for (long i = 0; i < n; i++) {
         ct_future *f;
         void *r;
         MUST(ct_executor_submit(ex, ct_tiny_task, (void *)(uintptr_t)i, &f) == 0);
-        MUST(ct_future_result(f, CT_FOREVER, &r) == 0 && r == (void *)(uintptr_t)i);
+        MUST(ct_future_result(f, &r, CT_FOREVER) == 0 && r == (void *)(uintptr_t)i);
         ct_future_unref(f);
     }
     double t = wall() - t0;
-    ct_executor_shutdown(ex, 1, 0);
+    ct_executor_shutdown(ex, CT_SHUTDOWN_WAIT);
     ct_executor_unref(ex);
     return t;
 }
@@ -841,7 +844,7 @@ static double crunch_on(int threads, long rounds)
     double t0 = wall();
     for (int i = 0; i < threads; i++) {
         c[i] = (crunch){.rounds = rounds / threads};
-        t[i] = ct_thread_new(&(ct_thread_opts){.target = crunch_main, .arg = &c[i]});
+        MUST(ct_thread_new(&t[i], &(ct_thread_opts){.target = crunch_main, .arg = &c[i]}) == 0);
         MUST(t[i] && ct_thread_start(t[i]) == 0);
     }
     for (int i = 0; i < threads; i++) {

@@ -55,10 +55,11 @@ static int worker(void *arg)
  * time with ct_thread_unref. */
 static ct_thread *start_worker(const char *name, int daemon, double *seconds)
 {
-    ct_thread *t = ct_thread_new(&(ct_thread_opts){
+    ct_thread *t;
+    int rc = ct_thread_new(&t, &(ct_thread_opts){
         .target = worker, .arg = seconds, .name = name, .daemon = daemon});
-    if (t == NULL) {
-        fprintf(stderr, "ct_thread_new failed: out of memory\n");
+    if (rc != 0) {
+        fprintf(stderr, "ct_thread_new failed: %s\n", ct_strerror(rc));
         exit(EXIT_FAILURE);
     }
     CHECK(ct_thread_start(t));

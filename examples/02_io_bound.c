@@ -51,9 +51,9 @@ int main(void)
     t0 = ct_monotonic();
     for (int i = 0; i < N_DOWNLOADS; i++) {
         ids[i] = i + 1;
-        threads[i] = ct_thread_new(&(ct_thread_opts){.target = download, .arg = &ids[i]});
-        if (threads[i] == NULL) {
-            fprintf(stderr, "ct_thread_new failed: out of memory\n");
+        int rc = ct_thread_new(&threads[i], &(ct_thread_opts){.target = download, .arg = &ids[i]});
+        if (rc != 0) {
+            fprintf(stderr, "ct_thread_new failed: %s\n", ct_strerror(rc));
             return EXIT_FAILURE;
         }
         CHECK(ct_thread_start(threads[i]));

@@ -74,9 +74,9 @@ static void run_threads(ct_thread_fn fn)
 {
     ct_thread *threads[N_THREADS];
     for (int i = 0; i < N_THREADS; i++) {
-        threads[i] = ct_thread_new(&(ct_thread_opts){.target = fn});
-        if (threads[i] == NULL) {
-            fprintf(stderr, "ct_thread_new failed: out of memory\n");
+        int rc = ct_thread_new(&threads[i], &(ct_thread_opts){.target = fn});
+        if (rc != 0) {
+            fprintf(stderr, "ct_thread_new failed: %s\n", ct_strerror(rc));
             exit(EXIT_FAILURE);
         }
         CHECK(ct_thread_start(threads[i]));

@@ -35,9 +35,10 @@ static void check(int rc, const char *what)
 /* Start a thread running fn(arg) with a name; exits on failure. */
 static ct_thread *start(ct_thread_fn fn, void *arg, const char *name)
 {
-    ct_thread *t = ct_thread_new(&(ct_thread_opts){.target = fn, .arg = arg, .name = name});
-    if (t == NULL) {
-        fprintf(stderr, "ct_thread_new failed: out of memory\n");
+    ct_thread *t;
+    int rc = ct_thread_new(&t, &(ct_thread_opts){.target = fn, .arg = arg, .name = name});
+    if (rc != 0) {
+        fprintf(stderr, "ct_thread_new failed: %s\n", ct_strerror(rc));
         exit(EXIT_FAILURE);
     }
     CHECK(ct_thread_start(t));
@@ -71,7 +72,7 @@ static int move(void *arg)
     for (int attempt = 1; attempt <= 20; attempt++) {
         if ((rc = ct_lock_acquire(m->first, CT_FOREVER)) != 0)
             return rc;
-        if (attempt == 1 && (rc = ct_barrier_wait(&both_hold_first, NULL)) != 0)
+        if (attempt == 1 && (rc = ct_barrier_wait(&both_hold_first, NULL, CT_FOREVER)) != 0)
             return rc;
         /* Holding one lock, ask for the other, but not forever. */
         rc = ct_lock_acquire(m->second, 0.1);

@@ -98,9 +98,10 @@ static int consumer(void *arg)
 /* Start a named thread running fn(arg); exits on failure. */
 static ct_thread *start(ct_thread_fn fn, void *arg, const char *name)
 {
-    ct_thread *t = ct_thread_new(&(ct_thread_opts){.target = fn, .arg = arg, .name = name});
-    if (t == NULL) {
-        fprintf(stderr, "ct_thread_new failed: out of memory\n");
+    ct_thread *t;
+    int rc = ct_thread_new(&t, &(ct_thread_opts){.target = fn, .arg = arg, .name = name});
+    if (rc != 0) {
+        fprintf(stderr, "ct_thread_new failed: %s\n", ct_strerror(rc));
         exit(EXIT_FAILURE);
     }
     CHECK(ct_thread_start(t));
@@ -109,9 +110,9 @@ static ct_thread *start(ct_thread_fn fn, void *arg, const char *name)
 
 int main(void)
 {
-    queue = ct_queue_new(&(ct_queue_opts){.maxsize = QUEUE_SIZE});
-    if (queue == NULL) {
-        fprintf(stderr, "ct_queue_new failed: out of memory\n");
+    int rc = ct_queue_new(&queue, &(ct_queue_opts){.maxsize = QUEUE_SIZE});
+    if (rc != 0) {
+        fprintf(stderr, "ct_queue_new failed: %s\n", ct_strerror(rc));
         return EXIT_FAILURE;
     }
     for (int i = 0; i < N_ITEMS; i++)

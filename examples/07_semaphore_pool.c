@@ -71,9 +71,9 @@ int main(void)
     int ids[N_WORKERS];
     for (int i = 0; i < N_WORKERS; i++) {
         ids[i] = i + 1;
-        threads[i] = ct_thread_new(&(ct_thread_opts){.target = worker, .arg = &ids[i]});
-        if (threads[i] == NULL) {
-            fprintf(stderr, "ct_thread_new failed: out of memory\n");
+        int rc = ct_thread_new(&threads[i], &(ct_thread_opts){.target = worker, .arg = &ids[i]});
+        if (rc != 0) {
+            fprintf(stderr, "ct_thread_new failed: %s\n", ct_strerror(rc));
             return EXIT_FAILURE;
         }
         CHECK(ct_thread_start(threads[i]));

@@ -31,9 +31,9 @@ static void start_all(ct_thread **threads, int n, ct_thread_fn fn, int *args)
 {
     for (int i = 0; i < n; i++) {
         args[i] = i + 1;
-        threads[i] = ct_thread_new(&(ct_thread_opts){.target = fn, .arg = &args[i]});
-        if (threads[i] == NULL) {
-            fprintf(stderr, "ct_thread_new failed: out of memory\n");
+        int rc = ct_thread_new(&threads[i], &(ct_thread_opts){.target = fn, .arg = &args[i]});
+        if (rc != 0) {
+            fprintf(stderr, "ct_thread_new failed: %s\n", ct_strerror(rc));
             exit(EXIT_FAILURE);
         }
         CHECK(ct_thread_start(threads[i]));
@@ -94,7 +94,7 @@ static int consumer(void *arg)
     /* Python's `with cond:` -- holds the lock for the block. */
     CT_WITH_CONDITION(&stock_changed) {
         /* Releases the lock while waiting, re-takes it before each check. */
-        rc = ct_condition_wait_for(&stock_changed, enough_stock, NULL, CT_FOREVER, NULL);
+        rc = ct_condition_wait_for(&stock_changed, enough_stock, NULL, NULL, CT_FOREVER);
         if (rc == 0) {
             printf("  consumer: stock is %d, taking 3\n", stock);
             stock -= 3;
@@ -144,10 +144,11 @@ static int ring(void *arg)
 
 static ct_thread *new_timer(double interval, const char *name)
 {
-    ct_thread *t = ct_timer_new(&(ct_timer_opts){
+    ct_thread *t;
+    int rc = ct_timer_new(&t, &(ct_timer_opts){
         .interval = interval, .function = ring, .arg = (void *)name, .name = name});
-    if (t == NULL) {
-        fprintf(stderr, "ct_timer_new failed: out of memory\n");
+    if (rc != 0) {
+        fprintf(stderr, "ct_timer_new failed: %s\n", ct_strerror(rc));
         exit(EXIT_FAILURE);
     }
     return t;
@@ -185,7 +186,7 @@ static int phased_worker(void *arg)
         if ((rc = ct_sleep(0.02 * id)) != 0)
             return rc;
         int index;
-        if ((rc = ct_barrier_wait(&phase_end, &index)) != 0)
+        if ((rc = ct_barrier_wait(&phase_end, &index, CT_FOREVER)) != 0)
             return rc;
         if (index == 0) /* exactly one thread per phase gets index 0 */
             printf("  phase %d: all 3 workers done\n", phase);

@@ -52,12 +52,9 @@ int main(void)
     static const double seconds[N_TASKS] = {0.35, 0.1, 0.5, 0.15, 0.05};
     struct fetch fetches[N_TASKS];
 
-    ct_executor *pool = ct_executor_new(
-        &(ct_executor_opts){.max_workers = N_WORKERS, .thread_name_prefix = "pool"});
-    if (pool == NULL) {
-        fprintf(stderr, "ct_executor_new failed: out of memory\n");
-        return EXIT_FAILURE;
-    }
+    ct_executor *pool;
+    CHECK(ct_executor_new(&pool, &(ct_executor_opts){.max_workers = N_WORKERS,
+                                                     .thread_name_prefix = "pool"}));
 
     printf("1. map: %d tasks on %d workers, results in submission order\n", N_TASKS, N_WORKERS);
     void *args[N_TASKS], *results[N_TASKS];
@@ -66,7 +63,7 @@ int main(void)
         args[i] = &fetches[i];
     }
     double t0 = ct_monotonic();
-    CHECK(ct_executor_map(pool, do_fetch, args, N_TASKS, CT_FOREVER, results, NULL));
+    CHECK(ct_executor_map(pool, do_fetch, args, N_TASKS, results, NULL, CT_FOREVER));
     for (int i = 0; i < N_TASKS; i++) {
         const struct fetch *f = results[i];
         printf("  fetch %d (%.2f s): %d bytes\n", f->id, f->seconds, f->size);
@@ -80,28 +77,25 @@ int main(void)
         CHECK(ct_executor_submit(pool, do_fetch, &fetches[i], &futures[i]));
     }
     t0 = ct_monotonic();
-    ct_as_completed *it = ct_as_completed_new(futures, N_TASKS, CT_FOREVER);
-    if (it == NULL) {
-        fprintf(stderr, "ct_as_completed_new failed: out of memory\n");
-        return EXIT_FAILURE;
-    }
+    ct_as_completed *it;
+    CHECK(ct_as_completed_new(&it, futures, N_TASKS, CT_FOREVER));
     ct_future *done;
     int rc;
     while ((rc = ct_as_completed_next(it, &done)) == 0) {
         void *result;
-        CHECK(ct_future_result(done, 0, &result)); /* done: does not wait */
+        CHECK(ct_future_result(done, &result, 0)); /* done: does not wait */
         const struct fetch *f = result;
         printf("  after %.2f s: fetch %d (%.2f s): %d bytes\n", ct_monotonic() - t0, f->id,
                f->seconds, f->size);
     }
     if (rc != CT_EEMPTY) /* CT_EEMPTY: every future was handed out */
         CHECK(rc);
-    ct_as_completed_free(it);
+    ct_as_completed_unref(it);
     for (int i = 0; i < N_TASKS; i++)
         ct_future_unref(futures[i]);
 
     /* Wait for the workers to finish and end, then free the pool. */
-    CHECK(ct_executor_shutdown(pool, 1, 0));
+    CHECK(ct_executor_shutdown(pool, CT_SHUTDOWN_WAIT));
     ct_executor_unref(pool);
     printf("3. pool shut down\n");
     return 0;

@@ -61,11 +61,14 @@ static int worker(void *arg)
         return rc;
     }
     /* Wait until every worker has stored its value and main has looked. */
-    if ((rc = ct_barrier_wait(&all_set, NULL)) != 0 ||
+    if ((rc = ct_barrier_wait(&all_set, NULL, CT_FOREVER)) != 0 ||
         (rc = ct_event_wait(&may_finish, CT_FOREVER)) != 0)
         return rc;
     /* Every thread reads the same variable and finds its own value. */
-    struct session *mine = ct_local_get(session);
+    void *value;
+    if ((rc = ct_local_get(session, &value)) != 0)
+        return rc;
+    struct session *mine = value;
     printf("  %s: my session: user %s, id %d\n", ct_thread_name(ct_current_thread()), mine->user,
            mine->id);
     return 0;
@@ -73,9 +76,9 @@ static int worker(void *arg)
 
 int main(void)
 {
-    session = ct_local_new(&(ct_local_opts){.destroy = free_session});
-    if (session == NULL) {
-        fprintf(stderr, "ct_local_new failed: out of memory\n");
+    int rc = ct_local_new(&session, &(ct_local_opts){.destroy = free_session});
+    if (rc != 0) {
+        fprintf(stderr, "ct_local_new failed: %s\n", ct_strerror(rc));
         return EXIT_FAILURE;
     }
     CHECK(ct_barrier_init(&all_set, &(ct_barrier_opts){.parties = N_WORKERS + 1}));
@@ -87,15 +90,16 @@ int main(void)
         char name[32];
         snprintf(name, sizeof name, "worker-%d", i + 1);
         index[i] = i;
-        threads[i] = ct_thread_new(&(ct_thread_opts){.target = worker, .arg = &index[i],
-                                                     .name = name}); /* the name is copied */
-        if (threads[i] == NULL) {
-            fprintf(stderr, "ct_thread_new failed: out of memory\n");
+        /* The name is copied. */
+        int rc = ct_thread_new(&threads[i], &(ct_thread_opts){.target = worker, .arg = &index[i],
+                                                              .name = name});
+        if (rc != 0) {
+            fprintf(stderr, "ct_thread_new failed: %s\n", ct_strerror(rc));
             return EXIT_FAILURE;
         }
         CHECK(ct_thread_start(threads[i]));
     }
-    CHECK(ct_barrier_wait(&all_set, NULL));
+    CHECK(ct_barrier_wait(&all_set, NULL, CT_FOREVER));
 
     printf("1. introspection while %d workers are alive\n", N_WORKERS);
     printf("  active_count(): %d\n", ct_active_count());
@@ -113,9 +117,10 @@ int main(void)
     printf("  current_thread(): %s\n", ct_thread_name(me));
     printf("  main_thread(): %s, the current thread: %s\n", ct_thread_name(ct_main_thread()),
            ct_main_thread() == me ? "yes" : "no");
+    void *own;
+    CHECK(ct_local_get(session, &own));
     printf("  main's own session: %s\n",
-           ct_local_get(session) == NULL ? "none (the workers' values are theirs alone)"
-                                         : "SET?");
+           own == NULL ? "none (the workers' values are theirs alone)" : "SET?");
 
     printf("2. each worker reads the same ct_local\n");
     CHECK(ct_event_set(&may_finish));

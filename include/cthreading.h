@@ -6,6 +6,7 @@
 #define CTHREADING_H
 
 #include "cthreading/error.h"
+#include "cthreading/version.h"
 #include "cthreading/clock.h"
 #include "cthreading/lock.h"
 #include "cthreading/condition.h"
@@ -17,6 +18,7 @@
 #include "cthreading/timer.h"
 #include "cthreading/local.h"
 #include "cthreading/queue.h"
+#include "cthreading/future.h"
 #include "cthreading/executor.h"
 
 #endif

@@ -46,7 +46,7 @@ int ct_barrier_init(ct_barrier *barrier, const ct_barrier_opts *opts)
 
 int ct_barrier_destroy(ct_barrier *barrier)
 {
-    return atomic_load(&B(barrier)->count) ? CT_ESTATE : 0;
+    return atomic_load_explicit(&B(barrier)->count, memory_order_relaxed) ? CT_ESTATE : 0;
 }
 
 /* The state is written under the lock but also read without it (n_waiting,
@@ -82,7 +82,7 @@ static int wait_change(struct ct__barrier *b, ct__deadline dl)
     ct__lock_release(&b->lock);
     CT__SPIN_WHILE((atomic_load_explicit(&b->seq, memory_order_acquire) & ~SEQ_PARKED) == seq);
     for (;;) {
-        uint32_t w = atomic_load(&b->seq);
+        uint32_t w = atomic_load_explicit(&b->seq, memory_order_acquire);
         if ((w & ~SEQ_PARKED) != seq || ct__deadline_passed(dl))
             break;
         if (!ct__mark_parked(&b->seq, &w, SEQ_PARKED))
@@ -110,11 +110,12 @@ static void leave(struct ct__barrier *b)
     }
 }
 
-int ct_barrier_wait_timeout(ct_barrier *barrier, double timeout, int *index)
+int ct_barrier_wait(ct_barrier *barrier, int *index, double timeout)
 {
     struct ct__barrier *b = B(barrier);
     ct__deadline dl;
-    int rc = ct__deadline_make(timeout, &dl);
+    /* Python's wait(timeout=None) uses the barrier's default. */
+    int rc = ct__deadline_make(timeout == CT_FOREVER ? b->timeout : timeout, &dl);
     if (rc)
         return rc;
     ct__lock_acquire_forever(&b->lock);
@@ -158,11 +159,6 @@ int ct_barrier_wait_timeout(ct_barrier *barrier, double timeout, int *index)
     return rc;
 }
 
-int ct_barrier_wait(ct_barrier *barrier, int *index)
-{
-    return ct_barrier_wait_timeout(barrier, B(barrier)->timeout, index);
-}
-
 int ct_barrier_abort(ct_barrier *barrier)
 {
     struct ct__barrier *b = B(barrier);
@@ -201,7 +197,7 @@ int ct_barrier_n_waiting(const ct_barrier *barrier)
     return state_of(b) == CT__BARRIER_FILLING ? atomic_load_explicit(&b->count, memory_order_relaxed) : 0;
 }
 
-int ct_barrier_broken(const ct_barrier *barrier)
+bool ct_barrier_broken(const ct_barrier *barrier)
 {
     return state_of(B(barrier)) == CT__BARRIER_BROKEN;
 }

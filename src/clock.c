@@ -2,16 +2,12 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
 
 int64_t ct__now_ns(void)
 {
     struct timespec ts;
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) {
-        fprintf(stderr, "cthreading: clock_gettime(CLOCK_MONOTONIC) failed\n");
-        abort();
-    }
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+        ct__die("clock_gettime(CLOCK_MONOTONIC)", errno);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
@@ -53,17 +49,9 @@ int ct__deadline_to_wait(double timeout, ct__deadline *out)
     return timeout == 0 ? CT_ETIMEDOUT : ct__deadline_make(timeout, out);
 }
 
-int ct__deadline_passed(ct__deadline d)
+bool ct__deadline_passed(ct__deadline d)
 {
     return d != CT__NEVER && ct__now_ns() >= d;
-}
-
-int64_t ct__deadline_left(ct__deadline d)
-{
-    if (d == CT__NEVER)
-        return INT64_MAX;
-    int64_t left = d - ct__now_ns();
-    return left > 0 ? left : 0;
 }
 
 double ct_monotonic(void)

@@ -2,18 +2,24 @@
  * Condition.
  *
  * Waiters queue in a FIFO list of nodes that live on their own stacks.
- * The list is guarded by the condition's lock itself: a thread must hold
- * it to wait (it links its node before letting the lock go) and to
- * notify, and a waiter takes it back before it unlinks or returns. So the
- * list needs no lock of its own, and a node stays alive for as long as a
- * notifier can reach it.
+ * The list has a small lock of its own (`list_lock`, the Lock algorithm
+ * on a bare word), so that a notify from a thread that does not hold the
+ * condition's lock, which Python cannot always detect either, stays
+ * memory-safe. A waiter links its node before it lets the user's lock go,
+ * so a notify made after that release always finds it.
  *
- * notify(n) unlinks the first n nodes, sets each node's word and wakes its
- * thread: exactly the n longest waiters are released, in the order they
- * began to wait. A waiter whose deadline passes re-takes the lock, then
- * returns success if a notify reached its node meanwhile, or unlinks the
- * node and reports the timeout. Spurious wake-ups in park only make a
- * waiter look at its own word again; they never count as notifications.
+ * notify(n) unlinks the first n nodes and marks each NOTIFIED, all under
+ * the list lock: exactly the n longest waiters are released, in the order
+ * they began to wait. A node's word also has a PARKED bit that its waiter
+ * sets before it sleeps, so a notify wakes (a system call) only a waiter
+ * that really sleeps. A waiter whose deadline passes re-takes the user's
+ * lock, then, under the list lock, either finds its node NOTIFIED (a
+ * notify reached it first: success) or unlinks it and reports the
+ * timeout. A notifier touches a node only under the list lock and before
+ * it marks it NOTIFIED (the wake-up after that is a system call on the
+ * address, safe even once the node is gone), so a waiter that sees
+ * NOTIFIED may return at once. Spurious wake-ups in park only make a
+ * waiter look at its word again; they never count as notifications.
  *
  * A process-shared condition cannot link nodes on stacks of other
  * processes: it counts notifications in `seq` instead and wakes up to n
@@ -25,10 +31,23 @@
 
 #define C(p) ((struct ct__condition *)(void *)(p))
 
-struct ct__cond_waiter {
-    _Atomic uint32_t notified;
-    struct ct__cond_waiter *next, *prev;
+#define NOTIFIED 1u
+#define PARKED 2u
+
+struct waiter {
+    _Atomic uint32_t word; /* NOTIFIED, PARKED */
+    struct ct__node link;
 };
+
+static void list_lock(struct ct__condition *c)
+{
+    ct__word_lock(&c->list_lock, 0, c);
+}
+
+static void list_unlock(struct ct__condition *c)
+{
+    ct__word_unlock(&c->list_lock, 0);
+}
 
 int ct_condition_init(ct_condition *cond, const ct_condition_opts *opts)
 {
@@ -51,14 +70,19 @@ int ct_condition_init(ct_condition *cond, const ct_condition_opts *opts)
         c->kind = CT__COND_RLOCK;
     }
     c->park_flags = pf;
-    c->head = c->tail = NULL;
+    c->waiters = (struct ct__list){0};
     atomic_init(&c->seq, 0);
+    atomic_init(&c->list_lock, 0);
     return 0;
 }
 
 int ct_condition_destroy(ct_condition *cond)
 {
-    return C(cond)->head ? CT_ESTATE : 0;
+    struct ct__condition *c = C(cond);
+    list_lock(c);
+    int busy = c->waiters.head != NULL;
+    list_unlock(c);
+    return busy ? CT_ESTATE : 0;
 }
 
 static struct ct__rlock *rlock_of(struct ct__condition *c)
@@ -83,7 +107,7 @@ int ct_condition_release(ct_condition *cond)
 }
 
 /* A plain Lock has no owner: "held" can only mean "locked", as in Python. */
-static int held(struct ct__condition *c)
+static bool held(struct ct__condition *c)
 {
     if (c->kind == CT__COND_LOCK)
         return atomic_load_explicit(&((struct ct__lock *)c->lock)->state, memory_order_relaxed) != 0;
@@ -107,26 +131,51 @@ static void acquire_restore(struct ct__condition *c, uint32_t saved)
         ct__rlock_restore(rlock_of(c), saved);
 }
 
-static void unlink_waiter(struct ct__condition *c, struct ct__cond_waiter *w)
-{
-    if (w->prev)
-        w->prev->next = w->next;
-    else
-        c->head = w->next;
-    if (w->next)
-        w->next->prev = w->prev;
-    else
-        c->tail = w->prev;
-}
-
 static int wait_shared(struct ct__condition *c, ct__deadline dl)
 {
-    uint32_t seq = atomic_load(&c->seq);
+    uint32_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
     uint32_t saved = release_save(c);
-    while (atomic_load(&c->seq) == seq && !ct__deadline_passed(dl))
+    while (atomic_load_explicit(&c->seq, memory_order_acquire) == seq && !ct__deadline_passed(dl))
         ct__park_wait(&c->seq, seq, dl, (int)c->park_flags, c, "condition");
     acquire_restore(c, saved);
-    return atomic_load(&c->seq) != seq ? 0 : CT_ETIMEDOUT;
+    return atomic_load_explicit(&c->seq, memory_order_acquire) != seq ? 0 : CT_ETIMEDOUT;
+}
+
+/* One wait, against an absolute deadline; the caller checked that it
+ * holds the lock. */
+static int wait_until(struct ct__condition *c, ct__deadline dl)
+{
+    if (c->park_flags & CT__PARK_SHARED)
+        return wait_shared(c, dl);
+
+    struct waiter self = {.link = {0}};
+    atomic_init(&self.word, 0);
+    list_lock(c);
+    ct__list_push_back(&c->waiters, &self.link);
+    list_unlock(c);
+
+    uint32_t saved = release_save(c);
+    CT__SPIN_WHILE(!(atomic_load_explicit(&self.word, memory_order_acquire) & NOTIFIED));
+    for (;;) {
+        uint32_t w = atomic_load_explicit(&self.word, memory_order_acquire);
+        if ((w & NOTIFIED) || ct__deadline_passed(dl))
+            break;
+        if (!ct__mark_parked(&self.word, &w, PARKED))
+            continue;
+        ct__park_wait(&self.word, w, dl, 0, c, "condition");
+    }
+    acquire_restore(c, saved);
+
+    if (atomic_load_explicit(&self.word, memory_order_acquire) & NOTIFIED)
+        return 0;
+    list_lock(c);
+    int rc = 0;
+    if (!(atomic_load_explicit(&self.word, memory_order_acquire) & NOTIFIED)) {
+        ct__list_unlink(&c->waiters, &self.link);
+        rc = CT_ETIMEDOUT;
+    }
+    list_unlock(c);
+    return rc;
 }
 
 /* What every wait checks first: a valid timeout, then the lock held. */
@@ -141,33 +190,11 @@ int ct_condition_wait(ct_condition *cond, double timeout)
     struct ct__condition *c = C(cond);
     ct__deadline dl;
     int rc = begin_wait(c, timeout, &dl);
-    if (rc)
-        return rc;
-    if (c->park_flags & CT__PARK_SHARED)
-        return wait_shared(c, dl);
-
-    struct ct__cond_waiter self = {.next = NULL, .prev = c->tail};
-    atomic_init(&self.notified, 0);
-    if (c->tail)
-        c->tail->next = &self;
-    else
-        c->head = &self;
-    c->tail = &self;
-
-    uint32_t saved = release_save(c);
-    CT__SPIN_WHILE(!atomic_load_explicit(&self.notified, memory_order_acquire));
-    while (!atomic_load_explicit(&self.notified, memory_order_acquire) && !ct__deadline_passed(dl))
-        ct__park_wait(&self.notified, 0, dl, 0, c, "condition");
-    acquire_restore(c, saved);
-
-    if (atomic_load_explicit(&self.notified, memory_order_acquire))
-        return 0;
-    unlink_waiter(c, &self);
-    return CT_ETIMEDOUT;
+    return rc ? rc : wait_until(c, dl);
 }
 
-int ct_condition_wait_for(ct_condition *cond, ct_predicate pred, void *arg, double timeout,
-                          int *value)
+int ct_condition_wait_for(ct_condition *cond, ct_predicate pred, void *arg, int *value,
+                          double timeout)
 {
     struct ct__condition *c = C(cond);
     ct__deadline dl;
@@ -175,13 +202,8 @@ int ct_condition_wait_for(ct_condition *cond, ct_predicate pred, void *arg, doub
     if (rc)
         return rc;
     int result = pred(arg);
-    while (!result) {
-        int64_t left = ct__deadline_left(dl);
-        if (left == 0)
-            break;
-        rc = ct_condition_wait(cond, dl == CT__NEVER ? CT_FOREVER : (double)left / 1e9);
-        if (rc != 0 && rc != CT_ETIMEDOUT)
-            return rc;
+    while (!result && !ct__deadline_passed(dl)) {
+        wait_until(c, dl);
         result = pred(arg);
     }
     if (value)
@@ -198,17 +220,23 @@ int ct_condition_notify(ct_condition *cond, int n)
         return CT_ENOTOWNER;
     if (c->park_flags & CT__PARK_SHARED) {
         if (n > 0) {
-            atomic_fetch_add(&c->seq, 1);
+            atomic_fetch_add_explicit(&c->seq, 1, memory_order_release);
             ct__park_wake(&c->seq, n, (int)c->park_flags);
         }
         return 0;
     }
-    while (n-- > 0 && c->head) {
-        struct ct__cond_waiter *w = c->head;
-        unlink_waiter(c, w);
-        atomic_store_explicit(&w->notified, 1, memory_order_release);
-        ct__park_wake(&w->notified, 1, 0);
+    list_lock(c);
+    while (n-- > 0) {
+        struct ct__node *node = ct__list_pop_front(&c->waiters);
+        if (!node)
+            break;
+        struct waiter *w = CT__CONTAINER_OF(node, struct waiter, link);
+        /* The last touch of the node's memory: its waiter may return as
+         * soon as it sees NOTIFIED. */
+        if (atomic_exchange_explicit(&w->word, NOTIFIED, memory_order_acq_rel) & PARKED)
+            ct__park_wake(&w->word, 1, 0);
     }
+    list_unlock(c);
     return 0;
 }
 

@@ -1,6 +1,8 @@
-#include "cthreading/error.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-#include <stddef.h>
+#include "common.h"
 
 struct entry {
     const char *name;
@@ -11,7 +13,7 @@ static const struct entry table[] = {
     [CT_ETIMEDOUT - CT_EBASE_] = {"CT_ETIMEDOUT", "timed out"},
     [CT_EINVAL - CT_EBASE_] = {"CT_EINVAL", "invalid argument"},
     [CT_ETIMEOUT - CT_EBASE_] = {"CT_ETIMEOUT", "timeout must be a non-negative number or CT_FOREVER"},
-    [CT_EOVERFLOW - CT_EBASE_] = {"CT_EOVERFLOW", "timeout is greater than CT_TIMEOUT_MAX"},
+    [CT_EOVERFLOW - CT_EBASE_] = {"CT_EOVERFLOW", "value too large (timeout above CT_TIMEOUT_MAX, or a count)"},
     [CT_ENOMEM - CT_EBASE_] = {"CT_ENOMEM", "out of memory"},
     [CT_EAGAIN - CT_EBASE_] = {"CT_EAGAIN", "can't start new thread"},
     [CT_ENOTLOCKED - CT_EBASE_] = {"CT_ENOTLOCKED", "release unlocked lock"},
@@ -28,9 +30,11 @@ static const struct entry table[] = {
     [CT_EFULL - CT_EBASE_] = {"CT_EFULL", "queue is full"},
     [CT_ESHUTDOWN - CT_EBASE_] = {"CT_ESHUTDOWN", "shut down"},
     [CT_ECANCELLED - CT_EBASE_] = {"CT_ECANCELLED", "future was cancelled"},
-    [CT_EBROKENPOOL - CT_EBASE_] = {"CT_EBROKENPOOL", "executor is broken: a worker initializer failed"},
+    [CT_EBROKENPOOL - CT_EBASE_] = {"CT_EBROKENPOOL", "executor is broken (a worker initializer failed, or it was inherited across fork)"},
     [CT_ESTATE - CT_EBASE_] = {"CT_ESTATE", "operation not valid in the object's current state"},
 };
+
+_Static_assert(sizeof table / sizeof table[0] == CT_ELAST_ - CT_EBASE_, "one entry per code");
 
 static const struct entry *lookup(int code)
 {
@@ -53,4 +57,27 @@ const char *ct_errname(int code)
     if (code == 0)
         return "CT_OK";
     return e ? e->name : "CT_E?";
+}
+
+char *ct_describe_error(int code, char *buf, unsigned long size)
+{
+    const struct entry *e = lookup(code);
+    if (size == 0)
+        return buf;
+    if (e)
+        snprintf(buf, size, "%s (%s)", e->name, e->text);
+    else if (code == 0)
+        snprintf(buf, size, "success");
+    else
+        snprintf(buf, size, "error %d", code);
+    return buf;
+}
+
+void ct__die(const char *call, int err)
+{
+    if (err)
+        fprintf(stderr, "cthreading: %s failed: %s (errno %d)\n", call, strerror(err), err);
+    else
+        fprintf(stderr, "cthreading: %s failed\n", call);
+    abort();
 }

@@ -29,12 +29,12 @@ int ct_event_init(ct_event *ev, unsigned flags)
 
 int ct_event_destroy(ct_event *ev)
 {
-    return (atomic_load(&E(ev)->word) & PARKED) ? CT_ESTATE : 0;
+    return (atomic_load_explicit(&E(ev)->word, memory_order_relaxed) & PARKED) ? CT_ESTATE : 0;
 }
 
-int ct_event_is_set(const ct_event *ev)
+bool ct_event_is_set(const ct_event *ev)
 {
-    return (int)(atomic_load_explicit(&E(ev)->word, memory_order_acquire) & FLAG);
+    return (atomic_load_explicit(&E(ev)->word, memory_order_acquire) & FLAG) != 0;
 }
 
 int ct_event_set(ct_event *ev)
@@ -45,7 +45,7 @@ int ct_event_set(ct_event *ev)
         if (w & FLAG)
             return 0;
     } while (!atomic_compare_exchange_weak_explicit(&e->word, &w, ((ROUND(w) + 1) << 2) | FLAG,
-                                                    memory_order_acq_rel, memory_order_relaxed));
+                                                    memory_order_seq_cst, memory_order_relaxed));
     if (w & PARKED)
         ct__park_wake(&e->word, CT__WAKE_ALL, (int)e->park_flags);
     return 0;
@@ -65,11 +65,11 @@ int ct_event_clear(ct_event *ev)
 int ct_event_wait(ct_event *ev, double timeout)
 {
     struct ct__event *e = E(ev);
-    if (CT__UNLIKELY(!CT__TIMEOUT_OK(timeout)))
-        return ct_timeout_check(timeout);
     uint32_t w = atomic_load_explicit(&e->word, memory_order_acquire);
     if (w & FLAG)
-        return 0;
+        return 0; /* whatever the timeout, as Python's Event.wait */
+    if (CT__UNLIKELY(!ct__timeout_ok(timeout)))
+        return ct_timeout_check(timeout);
     if (timeout == 0)
         return CT_ETIMEDOUT;
     uint32_t round = ROUND(w);

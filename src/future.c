@@ -1,30 +1,32 @@
 /*
  * Future, wait() and as_completed().
  *
- * State: PENDING -> RUNNING -> FINISHED, or PENDING -> CANCELLED. The
- * state word is also what result() parks on. Transitions, the callback
- * list and the list of registered waiters are guarded by the future's
- * lock; completing a future (finishing or cancelling it) happens once,
- * under that lock, and appends the future to the completion order of
- * every registered waiter. Callbacks run after the lock is let go.
+ * State: PENDING -> RUNNING -> FINISHED, or PENDING -> CANCELLED (and
+ * PENDING -> FINISHED for a future completed without running, as
+ * concurrent.futures allows). The state word is also what result()
+ * parks on, with a PARKED bit so that completing a future nobody waits
+ * for makes no system call. Transitions, the callback list and the list
+ * of registered waiters are guarded by the future's lock; completing a
+ * future happens once, under that lock, and appends the future to the
+ * completion order of every registered waiter. Callbacks run after the
+ * lock is let go.
  *
  * wait() and as_completed() register one waiter on each future; the
  * waiter records futures in the order they complete (those already done
- * at registration first) and wakes its owner through its own sequence
- * word. So as_completed yields in completion order and wait() can tell
- * which completed first.
+ * at registration first, in the order given) and wakes its owner through
+ * its own sequence word. So as_completed yields in completion order and
+ * wait() can tell which completed first.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cthreading/future.h"
 #include "cthreading/lock.h"
-#include "future.h"
+#include "future_internal.h"
 #include "park.h"
 
 enum { PENDING, RUNNING, CANCELLED, FINISHED };
-/* The state word also says whether somebody may be parked on it, so that
- * completing a future nobody waits for makes no system call. */
 #define STATE_MASK 0xfu
 #define PARKED 0x10u
 
@@ -44,8 +46,8 @@ struct waiter {
 struct wnode {
     struct waiter *w;
     ct_future *f;
-    int linked;
-    struct wnode *prev, *next;
+    int linked; /* on f's waiter list; under f's lock */
+    struct ct__node link;
 };
 
 struct ct_future {
@@ -57,11 +59,11 @@ struct ct_future {
     int error;
     ct_lock lock;
     struct callback *callbacks, *last_callback;
-    struct wnode *waiters;
-    ct_future *next; /* the executor's queue */
+    struct ct__list waiters; /* of struct wnode */
+    ct_future *next;         /* the executor's queue */
 };
 
-ct_future *ct__future_new(ct_task_fn fn, void *arg)
+static ct_future *alloc_future(ct_task_fn fn, void *arg)
 {
     ct_future *f = calloc(1, sizeof *f);
     if (!f)
@@ -71,6 +73,20 @@ ct_future *ct__future_new(ct_task_fn fn, void *arg)
     f->fn = fn;
     f->arg = arg;
     return f;
+}
+
+ct_future *ct__future_new(ct_task_fn fn, void *arg)
+{
+    return alloc_future(fn, arg);
+}
+
+int ct_future_new(ct_future **out)
+{
+    ct_future *f = alloc_future(NULL, NULL);
+    if (!f)
+        return CT_ENOMEM;
+    *out = f;
+    return 0;
 }
 
 ct_future **ct__future_next(ct_future *f)
@@ -100,11 +116,27 @@ static uint32_t state_of(const ct_future *f)
     return atomic_load_explicit(&((ct_future *)f)->state, memory_order_acquire) & STATE_MASK;
 }
 
-/* Move to a state that is not final, keeping the parked flag. */
+static bool is_done(uint32_t state)
+{
+    return state == CANCELLED || state == FINISHED;
+}
+
+static void take(ct_future *f)
+{
+    ct_lock_acquire(&f->lock, CT_FOREVER);
+}
+
+static void give(ct_future *f)
+{
+    ct_lock_release(&f->lock);
+}
+
+/* Move to RUNNING, keeping the parked flag. Lock held. */
 static void set_running(ct_future *f)
 {
     uint32_t s = atomic_load_explicit(&f->state, memory_order_relaxed);
-    while (!atomic_compare_exchange_weak(&f->state, &s, (s & PARKED) | RUNNING))
+    while (!atomic_compare_exchange_weak_explicit(&f->state, &s, (s & PARKED) | RUNNING,
+                                                  memory_order_release, memory_order_relaxed))
         ;
 }
 
@@ -119,14 +151,19 @@ static void waiter_push(struct waiter *w, ct_future *f)
 
 /* Move to a final state; called with f->lock held. Returns the callbacks
  * to run once the lock is let go; *wake says whether anyone is parked. */
-static struct callback *complete_locked(ct_future *f, uint32_t state, int *wake)
+static struct callback *complete_locked(ct_future *f, uint32_t state, bool *wake)
 {
-    *wake = (atomic_exchange(&f->state, state) & PARKED) != 0;
-    for (struct wnode *n = f->waiters; n; n = n->next) {
+    /* release: the result is published with the state; the exchange (an
+     * RMW on the word a waiter marks PARKED) sees that mark or the
+     * waiter sees this state. */
+    *wake = (atomic_exchange_explicit(&f->state, state, memory_order_acq_rel) & PARKED) != 0;
+    CT__LIST_FOREACH_SAFE(it, &f->waiters)
+    {
+        struct wnode *n = CT__CONTAINER_OF(it, struct wnode, link);
+        ct__list_unlink(&f->waiters, it);
         n->linked = 0;
         waiter_push(n->w, f);
     }
-    f->waiters = NULL;
     struct callback *cbs = f->callbacks;
     f->callbacks = f->last_callback = NULL;
     return cbs;
@@ -135,12 +172,14 @@ static struct callback *complete_locked(ct_future *f, uint32_t state, int *wake)
 static void run_callback(ct_future *f, struct callback *c)
 {
     int rc = c->cb(f, c->arg);
-    if (rc != 0)
-        fprintf(stderr, "cthreading: exception calling callback for future %p: %s %d (%s)\n",
-                (void *)f, ct_errname(rc), rc, ct_strerror(rc));
+    if (rc != 0) {
+        char what[128];
+        fprintf(stderr, "cthreading: exception calling callback for future %p: %s\n", (void *)f,
+                ct_describe_error(rc, what, sizeof what));
+    }
 }
 
-static void after_complete(ct_future *f, struct callback *cbs, int wake)
+static void after_complete(ct_future *f, struct callback *cbs, bool wake)
 {
     if (wake)
         ct__park_wake(&f->state, CT__WAKE_ALL, 0);
@@ -152,25 +191,28 @@ static void after_complete(ct_future *f, struct callback *cbs, int wake)
     }
 }
 
-static void finish(ct_future *f, int error, void *result)
+/* Complete f unless it is done already; returns 0 or CT_ESTATE. */
+static int complete(ct_future *f, uint32_t state, int error, void *result)
 {
-    ct_lock_acquire(&f->lock, CT_FOREVER);
-    f->error = error;
-    f->result = result;
-    int wake;
-    struct callback *cbs = complete_locked(f, FINISHED, &wake);
-    ct_lock_release(&f->lock);
+    take(f);
+    if (is_done(state_of(f))) {
+        give(f);
+        return CT_ESTATE;
+    }
+    if (state == FINISHED) {
+        f->error = error;
+        f->result = error ? NULL : result;
+    }
+    bool wake;
+    struct callback *cbs = complete_locked(f, state, &wake);
+    give(f);
     after_complete(f, cbs, wake);
+    return 0;
 }
 
 int ct__future_start(ct_future *f)
 {
-    ct_lock_acquire(&f->lock, CT_FOREVER);
-    int run = state_of(f) == PENDING;
-    if (run)
-        set_running(f);
-    ct_lock_release(&f->lock);
-    return run;
+    return ct_future_set_running_or_notify_cancel(f) == 0;
 }
 
 int ct__future_call(ct_future *f, void **result)
@@ -181,48 +223,73 @@ int ct__future_call(ct_future *f, void **result)
 
 void ct__future_finish(ct_future *f, int code, void *result)
 {
-    finish(f, code, code == 0 ? result : NULL);
+    complete(f, FINISHED, code, result);
 }
 
 void ct__future_fail(ct_future *f, int code)
 {
-    finish(f, code, NULL);
+    complete(f, FINISHED, code, NULL);
+}
+
+int ct_future_set_running_or_notify_cancel(ct_future *f)
+{
+    take(f);
+    uint32_t s = state_of(f);
+    if (s == PENDING)
+        set_running(f);
+    give(f);
+    return s == PENDING ? 0 : s == CANCELLED ? CT_ECANCELLED : CT_ESTATE;
+}
+
+int ct_future_set_result(ct_future *f, void *result)
+{
+    return complete(f, FINISHED, 0, result);
+}
+
+int ct_future_set_exception(ct_future *f, int code)
+{
+    if (code == 0)
+        return CT_EINVAL;
+    return complete(f, FINISHED, code, NULL);
 }
 
 int ct_future_cancel(ct_future *f)
 {
-    ct_lock_acquire(&f->lock, CT_FOREVER);
+    take(f);
     uint32_t s = state_of(f);
     struct callback *cbs = NULL;
-    int wake = 0;
+    bool wake = false;
     if (s == PENDING)
         cbs = complete_locked(f, CANCELLED, &wake);
-    ct_lock_release(&f->lock);
+    give(f);
     if (s == PENDING)
         after_complete(f, cbs, wake);
-    return s == PENDING || s == CANCELLED;
+    return s == PENDING || s == CANCELLED ? 0 : CT_ESTATE;
 }
 
 static int wait_done(ct_future *f, double timeout)
 {
-    ct__deadline dl;
-    int rc = ct__deadline_make(timeout, &dl);
-    if (rc)
-        return rc;
-    uint32_t s;
-    if (state_of(f) < CANCELLED && timeout != 0)
-        CT__SPIN_WHILE(state_of(f) < CANCELLED);
-    while (((s = atomic_load_explicit(&f->state, memory_order_acquire)) & STATE_MASK) < CANCELLED) {
-        if (ct__deadline_passed(dl))
+    if (CT__UNLIKELY(!ct__timeout_ok(timeout)))
+        return ct_timeout_check(timeout);
+    uint32_t s = atomic_load_explicit(&f->state, memory_order_acquire);
+    if (!is_done(s & STATE_MASK)) {
+        if (timeout == 0)
             return CT_ETIMEDOUT;
-        if (!ct__mark_parked(&f->state, &s, PARKED))
-            continue;
-        ct__park_wait(&f->state, s, dl, 0, f, "future");
+        CT__SPIN_WHILE(!is_done(state_of(f)));
+        ct__deadline dl;
+        ct__deadline_make(timeout, &dl);
+        while (!is_done((s = atomic_load_explicit(&f->state, memory_order_acquire)) & STATE_MASK)) {
+            if (ct__deadline_passed(dl))
+                return CT_ETIMEDOUT;
+            if (!ct__mark_parked(&f->state, &s, PARKED))
+                continue;
+            ct__park_wait(&f->state, s, dl, 0, f, "future");
+        }
     }
     return (s & STATE_MASK) == CANCELLED ? CT_ECANCELLED : 0;
 }
 
-int ct_future_result(ct_future *f, double timeout, void **result)
+int ct_future_result(ct_future *f, void **result, double timeout)
 {
     int rc = wait_done(f, timeout);
     if (rc)
@@ -234,7 +301,7 @@ int ct_future_result(ct_future *f, double timeout, void **result)
     return 0;
 }
 
-int ct_future_exception(ct_future *f, double timeout, int *code)
+int ct_future_exception(ct_future *f, int *code, double timeout)
 {
     int rc = wait_done(f, timeout);
     if (rc == 0 && code)
@@ -242,17 +309,17 @@ int ct_future_exception(ct_future *f, double timeout, int *code)
     return rc;
 }
 
-int ct_future_done(const ct_future *f)
+bool ct_future_done(const ct_future *f)
 {
-    return state_of(f) >= CANCELLED;
+    return is_done(state_of(f));
 }
 
-int ct_future_running(const ct_future *f)
+bool ct_future_running(const ct_future *f)
 {
     return state_of(f) == RUNNING;
 }
 
-int ct_future_cancelled(const ct_future *f)
+bool ct_future_cancelled(const ct_future *f)
 {
     return state_of(f) == CANCELLED;
 }
@@ -263,8 +330,8 @@ int ct_future_add_done_callback(ct_future *f, ct_future_callback cb, void *arg)
     if (!c)
         return CT_ENOMEM;
     *c = (struct callback){cb, arg, NULL};
-    ct_lock_acquire(&f->lock, CT_FOREVER);
-    int done = state_of(f) >= CANCELLED;
+    take(f);
+    bool done = is_done(state_of(f));
     if (!done) {
         if (f->last_callback)
             f->last_callback->next = c;
@@ -272,7 +339,7 @@ int ct_future_add_done_callback(ct_future *f, ct_future_callback cb, void *arg)
             f->callbacks = c;
         f->last_callback = c;
     }
-    ct_lock_release(&f->lock);
+    give(f);
     if (done) {
         run_callback(f, c);
         free(c);
@@ -283,52 +350,69 @@ int ct_future_add_done_callback(ct_future *f, ct_future_callback cb, void *arg)
 /* ---- waiting for several futures ---- */
 
 struct group {
-    ct_future **fs; /* unique, each with a reference */
+    ct_future **fs; /* unique, in the order given, each with a reference */
     size_t n;
     struct waiter w;
     struct wnode *nodes;
 };
 
-static int by_address(const void *a, const void *b)
+struct entry {
+    ct_future *f;
+    size_t at;
+};
+
+static int by_future_then_position(const void *a, const void *b)
 {
-    uintptr_t x = (uintptr_t) * (ct_future *const *)a, y = (uintptr_t) * (ct_future *const *)b;
-    return (x > y) - (x < y);
+    const struct entry *x = a, *y = b;
+    if (x->f != y->f)
+        return (uintptr_t)x->f < (uintptr_t)y->f ? -1 : 1;
+    return (x->at > y->at) - (x->at < y->at);
 }
 
-/* Set up: the unique futures, a waiter registered on each. */
+/* Set up: the unique futures in the order given (a sorted copy finds the
+ * first of each duplicate), a waiter registered on each. */
 static int group_open(struct group *g, ct_future *const *fs, size_t n)
 {
     memset(g, 0, sizeof *g);
-    g->fs = malloc((n ? n : 1) * sizeof *g->fs);
-    g->w.order = malloc((n ? n : 1) * sizeof *g->w.order);
-    g->nodes = calloc(n ? n : 1, sizeof *g->nodes);
-    if (!g->fs || !g->w.order || !g->nodes) {
+    size_t cap = n ? n : 1;
+    g->fs = malloc(cap * sizeof *g->fs);
+    g->w.order = malloc(cap * sizeof *g->w.order);
+    g->nodes = calloc(cap, sizeof *g->nodes);
+    struct entry *sorted = malloc(cap * sizeof *sorted);
+    bool *first = calloc(cap, sizeof *first);
+    if (!g->fs || !g->w.order || !g->nodes || !sorted || !first) {
         free(g->fs);
         free(g->w.order);
         free(g->nodes);
+        free(sorted);
+        free(first);
         return CT_ENOMEM;
     }
-    memcpy(g->fs, fs, n * sizeof *fs);
-    qsort(g->fs, n, sizeof *g->fs, by_address);
     for (size_t i = 0; i < n; i++)
-        if (g->n == 0 || g->fs[g->n - 1] != g->fs[i])
-            g->fs[g->n++] = g->fs[i];
+        sorted[i] = (struct entry){fs[i], i};
+    if (n)
+        qsort(sorted, n, sizeof *sorted, by_future_then_position);
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || sorted[i].f != sorted[i - 1].f)
+            first[sorted[i].at] = true;
+    for (size_t i = 0; i < n; i++)
+        if (first[i])
+            g->fs[g->n++] = fs[i];
+    free(sorted);
+    free(first);
     for (size_t i = 0; i < g->n; i++) {
         ct_future *f = ct_future_ref(g->fs[i]);
         struct wnode *node = &g->nodes[i];
         node->w = &g->w;
         node->f = f;
-        ct_lock_acquire(&f->lock, CT_FOREVER);
-        if (state_of(f) >= CANCELLED) {
+        take(f);
+        if (is_done(state_of(f))) {
             waiter_push(&g->w, f);
         } else {
             node->linked = 1;
-            node->next = f->waiters;
-            if (f->waiters)
-                f->waiters->prev = node;
-            f->waiters = node;
+            ct__list_push_back(&f->waiters, &node->link);
         }
-        ct_lock_release(&f->lock);
+        give(f);
     }
     return 0;
 }
@@ -338,16 +422,10 @@ static void group_close(struct group *g)
     for (size_t i = 0; i < g->n; i++) {
         struct wnode *node = &g->nodes[i];
         ct_future *f = node->f;
-        ct_lock_acquire(&f->lock, CT_FOREVER);
-        if (node->linked) {
-            if (node->prev)
-                node->prev->next = node->next;
-            else
-                f->waiters = node->next;
-            if (node->next)
-                node->next->prev = node->prev;
-        }
-        ct_lock_release(&f->lock);
+        take(f);
+        if (node->linked)
+            ct__list_unlink(&f->waiters, &node->link);
+        give(f);
         ct_future_unref(f);
     }
     free(g->fs);
@@ -363,26 +441,26 @@ static size_t completed(struct group *g)
     return n;
 }
 
-static int failed(const ct_future *f)
+static bool failed(const ct_future *f)
 {
     return state_of(f) == FINISHED && f->error != 0;
 }
 
-static int condition_met(struct group *g, int return_when, size_t ndone)
+static bool condition_met(struct group *g, int return_when, size_t ndone)
 {
     if (ndone == g->n)
-        return 1;
+        return true;
     if (return_when == CT_FIRST_COMPLETED)
         return ndone > 0;
     if (return_when == CT_FIRST_EXCEPTION)
         for (size_t i = 0; i < ndone; i++)
             if (failed(g->w.order[i]))
-                return 1;
-    return 0;
+                return true;
+    return false;
 }
 
-int ct_wait(ct_future *const *fs, size_t n, double timeout, int return_when, ct_future **done,
-            size_t *ndone, ct_future **not_done, size_t *nnot_done)
+int ct_wait(ct_future *const *fs, size_t n, int return_when, ct_future **done, size_t *ndone,
+            ct_future **not_done, size_t *nnot_done, double timeout)
 {
     if (return_when < CT_FIRST_COMPLETED || return_when > CT_ALL_COMPLETED)
         return CT_EINVAL;
@@ -403,20 +481,18 @@ int ct_wait(ct_future *const *fs, size_t n, double timeout, int return_when, ct_
         }
         ct__park_wait(&g.w.seq, seq, dl, 0, fs, "futures");
     }
-    /* Snapshot after the last check: done in completion order, then the
+    /* Snapshot after the last check: done in the order recorded, then the
      * others in the order given. */
     size_t nd = completed(&g), nn = 0;
-    if (done)
+    if (done && nd)
         memcpy(done, g.w.order, nd * sizeof *done);
-    for (size_t i = 0; i < n; i++) {
-        int is_done = 0, seen = 0;
-        for (size_t j = 0; j < nd && !is_done; j++)
-            is_done = g.w.order[j] == fs[i];
-        for (size_t j = 0; j < i && !seen; j++)
-            seen = fs[j] == fs[i];
-        if (!is_done && !seen) {
+    for (size_t i = 0; i < g.n; i++) {
+        bool is_done_now = false;
+        for (size_t j = 0; j < nd && !is_done_now; j++)
+            is_done_now = g.w.order[j] == g.fs[i];
+        if (!is_done_now) {
             if (not_done)
-                not_done[nn] = fs[i];
+                not_done[nn] = g.fs[i];
             nn++;
         }
     }
@@ -429,21 +505,29 @@ int ct_wait(ct_future *const *fs, size_t n, double timeout, int return_when, ct_
 }
 
 struct ct_as_completed {
+    _Atomic int refs;
     struct group g;
     size_t yielded;
     ct__deadline dl;
 };
 
-ct_as_completed *ct_as_completed_new(ct_future *const *fs, size_t n, double timeout)
+int ct_as_completed_new(ct_as_completed **out, ct_future *const *fs, size_t n, double timeout)
 {
+    ct__deadline dl;
+    int rc = ct__deadline_make(timeout, &dl);
+    if (rc)
+        return rc;
     ct_as_completed *it = calloc(1, sizeof *it);
     if (!it)
-        return NULL;
-    if (ct__deadline_make(timeout, &it->dl) != 0 || group_open(&it->g, fs, n) != 0) {
+        return CT_ENOMEM;
+    if (group_open(&it->g, fs, n) != 0) {
         free(it);
-        return NULL;
+        return CT_ENOMEM;
     }
-    return it;
+    atomic_init(&it->refs, 1);
+    it->dl = dl;
+    *out = it;
+    return 0;
 }
 
 int ct_as_completed_next(ct_as_completed *it, ct_future **f)
@@ -462,9 +546,15 @@ int ct_as_completed_next(ct_as_completed *it, ct_future **f)
     }
 }
 
-void ct_as_completed_free(ct_as_completed *it)
+ct_as_completed *ct_as_completed_ref(ct_as_completed *it)
 {
-    if (!it)
+    atomic_fetch_add_explicit(&it->refs, 1, memory_order_relaxed);
+    return it;
+}
+
+void ct_as_completed_unref(ct_as_completed *it)
+{
+    if (!it || atomic_fetch_sub_explicit(&it->refs, 1, memory_order_acq_rel) != 1)
         return;
     group_close(&it->g);
     free(it);

@@ -49,46 +49,69 @@ int ct__park_flags_of(unsigned flags, uint32_t *park_flags)
     return 0;
 }
 
-__attribute__((noinline)) static int lock_slow(struct ct__lock *l, double timeout)
+/* The algorithm works on any word; `object` is what the wait record
+ * shows. Condition uses it bare for its waiter list. */
+__attribute__((noinline)) static int word_lock_slow(_Atomic uint32_t *w, int park_flags,
+                                                    const void *object, double timeout)
 {
-    CT__SPIN_WHILE(atomic_load_explicit(&l->state, memory_order_relaxed) != 0);
+    CT__SPIN_WHILE(atomic_load_explicit(w, memory_order_relaxed) != 0);
     uint32_t zero = 0;
-    if (atomic_compare_exchange_strong_explicit(&l->state, &zero, 1, memory_order_acquire,
+    if (atomic_compare_exchange_strong_explicit(w, &zero, 1, memory_order_acquire,
                                                 memory_order_relaxed))
         return 0;
     ct__deadline dl;
     int rc = ct__deadline_to_wait(timeout, &dl);
     if (rc)
         return rc;
-    while (atomic_exchange_explicit(&l->state, 2, memory_order_acquire) != 0) {
+    while (atomic_exchange_explicit(w, 2, memory_order_acquire) != 0) {
         if (ct__deadline_passed(dl))
             return CT_ETIMEDOUT;
-        ct__park_wait(&l->state, 2, dl, (int)l->park_flags, l, "lock");
+        ct__park_wait(w, 2, dl, park_flags, object, "lock");
+    }
+    return 0;
+}
+
+static inline int word_lock(_Atomic uint32_t *w, int park_flags, const void *object,
+                            double timeout)
+{
+    uint32_t zero = 0;
+    if (CT__UNLIKELY(!ct__timeout_ok(timeout)))
+        return ct_timeout_check(timeout);
+    if (CT__LIKELY(atomic_compare_exchange_strong_explicit(w, &zero, 1, memory_order_acquire,
+                                                           memory_order_relaxed)))
+        return 0;
+    return word_lock_slow(w, park_flags, object, timeout);
+}
+
+static inline int word_unlock(_Atomic uint32_t *w, int park_flags)
+{
+    uint32_t old = atomic_exchange_explicit(w, 0, memory_order_release);
+    if (CT__UNLIKELY(old != 1)) {
+        if (old == 0)
+            return CT_ENOTLOCKED;
+        ct__park_wake(w, 1, park_flags);
     }
     return 0;
 }
 
 static inline int lock_fast(struct ct__lock *l, double timeout)
 {
-    uint32_t zero = 0;
-    if (CT__UNLIKELY(!CT__TIMEOUT_OK(timeout)))
-        return ct_timeout_check(timeout);
-    if (CT__LIKELY(atomic_compare_exchange_strong_explicit(&l->state, &zero, 1,
-                                                           memory_order_acquire,
-                                                           memory_order_relaxed)))
-        return 0;
-    return lock_slow(l, timeout);
+    return word_lock(&l->state, (int)l->park_flags, l, timeout);
 }
 
 static inline int unlock_fast(struct ct__lock *l)
 {
-    uint32_t old = atomic_exchange_explicit(&l->state, 0, memory_order_release);
-    if (CT__UNLIKELY(old != 1)) {
-        if (old == 0)
-            return CT_ENOTLOCKED;
-        ct__park_wake(&l->state, 1, (int)l->park_flags);
-    }
-    return 0;
+    return word_unlock(&l->state, (int)l->park_flags);
+}
+
+void ct__word_lock(_Atomic uint32_t *word, int park_flags, const void *object)
+{
+    (void)word_lock(word, park_flags, object, CT_FOREVER);
+}
+
+void ct__word_unlock(_Atomic uint32_t *word, int park_flags)
+{
+    (void)word_unlock(word, park_flags);
 }
 
 int ct__lock_acquire(struct ct__lock *l, double timeout)
@@ -133,7 +156,7 @@ int ct_lock_release(ct_lock *lock)
     return unlock_fast(L(lock));
 }
 
-int ct_lock_locked(const ct_lock *lock)
+bool ct_lock_locked(const ct_lock *lock)
 {
     return atomic_load_explicit(&L(lock)->state, memory_order_relaxed) != 0;
 }
@@ -161,7 +184,7 @@ int ct_rlock_acquire(ct_rlock *rlock, double timeout)
     struct ct__rlock *r = R(rlock);
     uint64_t me = ct__self_id();
     if (atomic_load_explicit(&r->owner, memory_order_relaxed) == me) {
-        if (CT__UNLIKELY(!CT__TIMEOUT_OK(timeout)))
+        if (CT__UNLIKELY(!ct__timeout_ok(timeout)))
             return ct_timeout_check(timeout);
         if (CT__UNLIKELY(r->count == UINT32_MAX))
             return CT_EOVERFLOW;
@@ -195,18 +218,18 @@ int ct_rlock_release(ct_rlock *rlock)
     return 0;
 }
 
-int ct_rlock_locked(const ct_rlock *rlock)
+bool ct_rlock_locked(const ct_rlock *rlock)
 {
     return atomic_load_explicit(&R(rlock)->lock.state, memory_order_relaxed) != 0;
 }
 
-int ct__rlock_is_owned(const struct ct__rlock *r)
+bool ct__rlock_is_owned(const struct ct__rlock *r)
 {
     return atomic_load_explicit(&((struct ct__rlock *)r)->owner, memory_order_relaxed) ==
            ct__self_id();
 }
 
-int ct_rlock_is_owned(const ct_rlock *rlock)
+bool ct_rlock_is_owned(const ct_rlock *rlock)
 {
     return ct__rlock_is_owned(R(rlock));
 }

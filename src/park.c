@@ -1,5 +1,6 @@
 /* park: the backend-independent part (wait records, chaos, thread ids). */
 #include "park.h"
+#include "fork.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -33,9 +34,11 @@ static void forget_ids(void)
     atomic_store_explicit(&next_thread_no, 0, memory_order_relaxed);
 }
 
+static struct ct__fork_hooks fork_hooks = {.level = CT__FORK_PARK, .child = forget_ids};
+
 __attribute__((constructor)) static void park_init(void)
 {
-    pthread_atfork(NULL, NULL, forget_ids);
+    ct__fork_register(&fork_hooks);
 }
 
 uint64_t ct__self_id_slow(void)

@@ -70,7 +70,8 @@ static inline int ct__mark_parked(_Atomic uint32_t *word, uint32_t *w, uint32_t 
 {
     if (*w & bit)
         return 1;
-    if (!atomic_compare_exchange_weak(word, w, *w | bit))
+    if (!atomic_compare_exchange_weak_explicit(word, w, *w | bit, memory_order_seq_cst,
+                                               memory_order_seq_cst))
         return 0;
     *w |= bit;
     return 1;
@@ -87,7 +88,9 @@ static inline int ct__mark_parked(_Atomic uint32_t *word, uint32_t *w, uint32_t 
 static inline void ct__count_advance(_Atomic uint32_t *word, int flags)
 {
     uint32_t w = atomic_load_explicit(word, memory_order_relaxed);
-    while (!atomic_compare_exchange_weak(word, &w, (w + 2) & ~CT__COUNT_PARKED))
+    /* seq_cst: pairs with the seq_cst swap in ct__mark_parked. */
+    while (!atomic_compare_exchange_weak_explicit(word, &w, (w + 2) & ~CT__COUNT_PARKED,
+                                                  memory_order_seq_cst, memory_order_relaxed))
         ;
     if (w & CT__COUNT_PARKED)
         ct__park_wake(word, CT__WAKE_ALL, flags);

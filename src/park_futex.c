@@ -7,8 +7,6 @@
 
 #include <errno.h>
 #include <linux/futex.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -40,8 +38,7 @@ int ct__park_os_wait(_Atomic uint32_t *word, uint32_t expected, ct__deadline dea
     case EINTR:
         return 0;
     default:
-        fprintf(stderr, "cthreading: futex(FUTEX_WAIT_BITSET) failed: errno %d\n", errno);
-        abort();
+        ct__die("futex(FUTEX_WAIT_BITSET)", errno);
     }
 }
 
@@ -52,10 +49,8 @@ int ct__park_os_wake(_Atomic uint32_t *word, int n, int flags)
         return (int)woken;
     /* EFAULT: the word's memory went away after its owner was released
      * (a waiter's stack frame); nobody can be parked there. */
-    if (errno != EFAULT) {
-        fprintf(stderr, "cthreading: futex(FUTEX_WAKE) failed: errno %d\n", errno);
-        abort();
-    }
+    if (errno != EFAULT)
+        ct__die("futex(FUTEX_WAKE)", errno);
     return 0;
 }
 

@@ -17,14 +17,12 @@
  * waiter on one polls the word with short sleeps until its deadline.
  */
 #include "park.h"
+#include "fork.h"
 
 #ifdef CT_PARK_LOT
 
 #include <errno.h>
 #include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #define NBUCKETS 256
 #define SHARED_POLL_NS 100000 /* 100 us between polls of a shared word */
@@ -34,12 +32,12 @@ struct node {
     int ready;
     int woken;
     const void *addr;
-    struct node *next, *prev;
+    struct ct__node link;
 };
 
 struct bucket {
     pthread_mutex_t mutex;
-    struct node *head, *tail;
+    struct ct__list waiters;
 } __attribute__((aligned(64)));
 
 static struct bucket buckets[NBUCKETS];
@@ -47,26 +45,26 @@ static _Thread_local struct node self;
 
 static void check(int rc, const char *call)
 {
-    if (rc != 0) {
-        fprintf(stderr, "cthreading: %s failed: %s\n", call, strerror(rc));
-        abort();
-    }
+    if (rc != 0)
+        ct__die(call, rc);
 }
 
 static void init_buckets(void)
 {
     for (int i = 0; i < NBUCKETS; i++) {
         check(pthread_mutex_init(&buckets[i].mutex, NULL), "pthread_mutex_init");
-        buckets[i].head = buckets[i].tail = NULL;
+        buckets[i].waiters = (struct ct__list){0};
     }
 }
+
+/* The child of fork has only the forking thread: other threads' nodes
+ * are gone and their mutexes may have been held. Start afresh. */
+static struct ct__fork_hooks fork_hooks = {.level = CT__FORK_PARK, .child = init_buckets};
 
 __attribute__((constructor)) static void lot_init(void)
 {
     init_buckets();
-    /* The child of fork has only the forking thread: other threads' nodes
-     * are gone and their mutexes may have been held. Start afresh. */
-    pthread_atfork(NULL, NULL, init_buckets);
+    ct__fork_register(&fork_hooks);
 }
 
 static struct bucket *bucket_of(const void *addr)
@@ -75,19 +73,6 @@ static struct bucket *bucket_of(const void *addr)
     h ^= h >> 17;
     h *= 0x9E3779B97F4A7C15ull;
     return &buckets[(h >> 32) % NBUCKETS];
-}
-
-static void unlink_node(struct bucket *b, struct node *n)
-{
-    if (n->prev)
-        n->prev->next = n->next;
-    else
-        b->head = n->next;
-    if (n->next)
-        n->next->prev = n->prev;
-    else
-        b->tail = n->prev;
-    n->next = n->prev = NULL;
 }
 
 static void ensure_node(void)
@@ -106,8 +91,8 @@ static int poll_shared(_Atomic uint32_t *word, uint32_t expected, ct__deadline d
 {
     if (atomic_load_explicit(word, memory_order_acquire) != expected)
         return 0;
-    int64_t left = ct__deadline_left(deadline);
-    if (left == 0)
+    int64_t left = deadline == CT__NEVER ? INT64_MAX : deadline - ct__now_ns();
+    if (left <= 0)
         return CT_ETIMEDOUT;
     struct timespec ts = ct__ns_to_timespec(left < SHARED_POLL_NS ? left : SHARED_POLL_NS);
     nanosleep(&ts, NULL);
@@ -128,13 +113,7 @@ int ct__park_os_wait(_Atomic uint32_t *word, uint32_t expected, ct__deadline dea
     }
     self.addr = word;
     self.woken = 0;
-    self.next = NULL;
-    self.prev = b->tail;
-    if (b->tail)
-        b->tail->next = &self;
-    else
-        b->head = &self;
-    b->tail = &self;
+    ct__list_push_back(&b->waiters, &self.link);
     struct timespec ts = ct__ns_to_timespec(deadline);
     while (!self.woken) {
         int r = deadline == CT__NEVER ? pthread_cond_wait(&self.cond, &b->mutex)
@@ -145,7 +124,7 @@ int ct__park_os_wait(_Atomic uint32_t *word, uint32_t expected, ct__deadline dea
             check(r, "pthread_cond_timedwait");
     }
     if (!self.woken) {
-        unlink_node(b, &self);
+        ct__list_unlink(&b->waiters, &self.link);
         rc = CT_ETIMEDOUT;
     }
     pthread_mutex_unlock(&b->mutex);
@@ -159,17 +138,18 @@ int ct__park_os_wake(_Atomic uint32_t *word, int n, int flags)
     int woken = 0;
     struct bucket *b = bucket_of(word);
     check(pthread_mutex_lock(&b->mutex), "pthread_mutex_lock");
-    struct node *it = b->head;
-    while (it && n > 0) {
-        struct node *next = it->next;
-        if (it->addr == (const void *)word) {
-            unlink_node(b, it);
-            it->woken = 1;
-            pthread_cond_signal(&it->cond);
+    CT__LIST_FOREACH_SAFE(it, &b->waiters)
+    {
+        if (n == 0)
+            break;
+        struct node *waiter = CT__CONTAINER_OF(it, struct node, link);
+        if (waiter->addr == (const void *)word) {
+            ct__list_unlink(&b->waiters, it);
+            waiter->woken = 1;
+            pthread_cond_signal(&waiter->cond);
             n--;
             woken++;
         }
-        it = next;
     }
     pthread_mutex_unlock(&b->mutex);
     return woken;

@@ -17,18 +17,6 @@
 #include "cthreading/semaphore.h"
 #include "park.h"
 
-#if defined(__GNUC__)
-#define CT__LIKELY(x) __builtin_expect(!!(x), 1)
-#define CT__UNLIKELY(x) __builtin_expect(!!(x), 0)
-#else
-#define CT__LIKELY(x) (x)
-#define CT__UNLIKELY(x) (x)
-#endif
-
-/* A valid timeout without a function call: 0..CT_TIMEOUT_MAX or CT_FOREVER
- * (NaN fails every comparison). */
-#define CT__TIMEOUT_OK(t) (((t) >= 0 && (t) <= CT_TIMEOUT_MAX) || (t) == CT_FOREVER)
-
 /* Lock: state 0 free, 1 locked, 2 locked and somebody may be parked. */
 struct ct__lock {
     _Atomic uint32_t state;
@@ -59,16 +47,14 @@ struct ct__event {
 
 enum { CT__COND_OWN = 0, CT__COND_LOCK = 1, CT__COND_RLOCK = 2 };
 
-struct ct__cond_waiter;
-
 struct ct__condition {
     struct ct__rlock own; /* the lock when none was given */
     void *lock;           /* the ct__lock or ct__rlock given at init */
     uint32_t kind;        /* CT__COND_* */
     uint32_t park_flags;
-    struct ct__cond_waiter *head, *tail; /* FIFO of waiters (private) */
-    _Atomic uint32_t seq;                /* bumped by notify (shared) */
-    uint32_t unused;
+    struct ct__list waiters;   /* FIFO of waiters (private), under list_lock */
+    _Atomic uint32_t seq;      /* bumped by notify (shared) */
+    _Atomic uint32_t list_lock; /* guards `waiters`: 0 free, 1 held, 2 contended */
 };
 
 enum { CT__BARRIER_FILLING = 0, CT__BARRIER_DRAINING = 1, CT__BARRIER_RESETTING = -1,
@@ -98,7 +84,10 @@ CT__CHECK_LAYOUT(ct_event, ct__event);
 CT__CHECK_LAYOUT(ct_condition, ct__condition);
 CT__CHECK_LAYOUT(ct_barrier, ct__barrier);
 
-/* Lock internals shared by Condition and Barrier. */
+/* Lock internals shared by Condition and Barrier. The word forms run the
+ * Lock's algorithm on a bare 32-bit word (all-zero is unlocked). */
+CT__HIDDEN void ct__word_lock(_Atomic uint32_t *word, int park_flags, const void *object);
+CT__HIDDEN void ct__word_unlock(_Atomic uint32_t *word, int park_flags);
 CT__HIDDEN int ct__lock_acquire(struct ct__lock *l, double timeout);
 CT__HIDDEN void ct__lock_acquire_forever(struct ct__lock *l);
 CT__HIDDEN int ct__lock_release(struct ct__lock *l);
@@ -106,7 +95,7 @@ CT__HIDDEN int ct__lock_release(struct ct__lock *l);
 /* RLock: give up every level at once and take them back (Condition.wait). */
 CT__HIDDEN uint32_t ct__rlock_release_all(struct ct__rlock *r);
 CT__HIDDEN void ct__rlock_restore(struct ct__rlock *r, uint32_t count);
-CT__HIDDEN int ct__rlock_is_owned(const struct ct__rlock *r);
+CT__HIDDEN bool ct__rlock_is_owned(const struct ct__rlock *r);
 
 /* Flags of every _init: 0 or CT_PSHARED, turned into park flags. */
 CT__HIDDEN int ct__park_flags_of(unsigned flags, uint32_t *park_flags);

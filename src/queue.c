@@ -179,7 +179,8 @@ static void push(struct ct_queue *q, void *item)
     } else {
         q->buf[is_ring(q) ? t % q->cap : t].item = item;
     }
-    atomic_store(&q->tail, t + 1); /* seq_cst: pairs with the flag in wait_until */
+    /* seq_cst: pairs with the flag in wait_until (see notify). */
+    atomic_store_explicit(&q->tail, t + 1, memory_order_seq_cst);
 }
 
 /* Remove the next item; called with the consumer lock and an item there. */
@@ -188,7 +189,7 @@ static void *pop(struct ct_queue *q)
     if (is_ring(q)) {
         uint64_t h = atomic_load_explicit(&q->head, memory_order_relaxed);
         void *item = q->buf[h % q->cap].item;
-        atomic_store(&q->head, h + 1);
+        atomic_store_explicit(&q->head, h + 1, memory_order_seq_cst);
         return item;
     }
     size_t n = (size_t)atomic_load_explicit(&q->tail, memory_order_relaxed) - 1;
@@ -212,7 +213,7 @@ static void *pop(struct ct_queue *q)
         }
         q->buf[i] = last;
     }
-    atomic_store(&q->tail, n);
+    atomic_store_explicit(&q->tail, n, memory_order_seq_cst);
     return item;
 }
 
@@ -250,16 +251,16 @@ static void drop_item(struct ct_queue *q, void *item, void **later, size_t *nlat
 
 /* ---- life ---- */
 
-static ct_queue *make(int kind, const ct_queue_opts *opts)
+static int make(ct_queue **out, int kind, const ct_queue_opts *opts)
 {
     static const ct_queue_opts defaults;
     if (!opts)
         opts = &defaults;
-    if (opts->flags || (kind == PRIORITY && !opts->compare))
-        return NULL;
+    if (opts->flags || (kind == PRIORITY) != (opts->compare != NULL))
+        return CT_EINVAL;
     struct ct_queue *q = aligned_alloc(64, (sizeof *q + 63) / 64 * 64);
     if (!q)
-        return NULL;
+        return CT_ENOMEM;
     memset(q, 0, sizeof *q);
     atomic_init(&q->refs, 1);
     q->kind = kind;
@@ -270,25 +271,26 @@ static ct_queue *make(int kind, const ct_queue_opts *opts)
         q->buf = malloc(q->cap * sizeof *q->buf);
         if (!q->buf) {
             free(q);
-            return NULL;
+            return CT_ENOMEM;
         }
     }
-    return q;
+    *out = q;
+    return 0;
 }
 
-ct_queue *ct_queue_new(const ct_queue_opts *opts)
+int ct_queue_new(ct_queue **out, const ct_queue_opts *opts)
 {
-    return make(FIFO, opts);
+    return make(out, FIFO, opts);
 }
 
-ct_queue *ct_lifoqueue_new(const ct_queue_opts *opts)
+int ct_lifoqueue_new(ct_queue **out, const ct_queue_opts *opts)
 {
-    return make(LIFO, opts);
+    return make(out, LIFO, opts);
 }
 
-ct_queue *ct_priorityqueue_new(const ct_queue_opts *opts)
+int ct_priorityqueue_new(ct_queue **out, const ct_queue_opts *opts)
 {
-    return make(PRIORITY, opts);
+    return make(out, PRIORITY, opts);
 }
 
 ct_queue *ct_queue_ref(ct_queue *q)
@@ -327,18 +329,19 @@ void ct_queue_unref(ct_queue *q)
 
 static int can_get(const struct ct_queue *q)
 {
-    return count_of(q) > 0 || atomic_load(&((struct ct_queue *)q)->state) != OPEN;
+    return count_of(q) > 0 ||
+           atomic_load_explicit(&((struct ct_queue *)q)->state, memory_order_seq_cst) != OPEN;
 }
 
 static int can_put(const struct ct_queue *q)
 {
     return (q->maxsize <= 0 || count_of(q) < (size_t)q->maxsize) ||
-           atomic_load(&((struct ct_queue *)q)->state) != OPEN;
+           atomic_load_explicit(&((struct ct_queue *)q)->state, memory_order_seq_cst) != OPEN;
 }
 
 static int all_done(const struct ct_queue *q)
 {
-    return atomic_load(&((struct ct_queue *)q)->unfinished) <= 0;
+    return atomic_load_explicit(&((struct ct_queue *)q)->unfinished, memory_order_seq_cst) <= 0;
 }
 
 /* Wait until ready(q) may hold, or the deadline. Called without locks;
@@ -367,7 +370,7 @@ static int wait_until(struct ct_queue *q, _Atomic uint32_t *word,
     if (!ready(q))
         ct__yield();
     for (;;) {
-        uint32_t w = atomic_load(word);
+        uint32_t w = atomic_load_explicit(word, memory_order_seq_cst);
         if (ready(q) || ct__deadline_passed(*dl))
             return 0;
         if (!ct__mark_parked(word, &w, PARKED))
@@ -383,7 +386,8 @@ static int wait_until(struct ct_queue *q, _Atomic uint32_t *word,
  * find nothing park again). Costs one load when nobody sleeps. */
 static void notify(_Atomic uint32_t *word)
 {
-    if (atomic_load(word) & PARKED)
+    /* seq_cst: the change was published seq_cst before this read. */
+    if (atomic_load_explicit(word, memory_order_seq_cst) & PARKED)
         ct__count_advance(word, 0);
 }
 
@@ -391,7 +395,7 @@ static void notify(_Atomic uint32_t *word)
 
 int ct_queue_put(ct_queue *q, void *item, double timeout)
 {
-    if (CT__UNLIKELY(!CT__TIMEOUT_OK(timeout)))
+    if (CT__UNLIKELY(!ct__timeout_ok(timeout)))
         return ct_timeout_check(timeout);
     ct__deadline dl = 0;
     int have_dl = 0, rc = 0;
@@ -428,7 +432,7 @@ int ct_queue_put_nowait(ct_queue *q, void *item)
 
 int ct_queue_get(ct_queue *q, void **item, double timeout)
 {
-    if (CT__UNLIKELY(!CT__TIMEOUT_OK(timeout)))
+    if (CT__UNLIKELY(!ct__timeout_ok(timeout)))
         return ct_timeout_check(timeout);
     ct__deadline dl = 0;
     int have_dl = 0;
@@ -442,7 +446,7 @@ int ct_queue_get(ct_queue *q, void **item, double timeout)
             /* Items a racing put published after the drain are dropped. */
             while (count_of(q) > 0) {
                 drop_item(q, pop(q), NULL, NULL);
-                if (atomic_fetch_sub(&q->unfinished, 1) == 1)
+                if (atomic_fetch_sub_explicit(&q->unfinished, 1, memory_order_seq_cst) == 1)
                     notify(&q->all_done);
             }
         }
@@ -468,14 +472,29 @@ size_t ct_queue_qsize(const ct_queue *q)
     return count_of(q);
 }
 
-int ct_queue_empty(const ct_queue *q)
+bool ct_queue_empty(const ct_queue *q)
 {
     return count_of(q) == 0;
 }
 
-int ct_queue_full(const ct_queue *q)
+bool ct_queue_full(const ct_queue *q)
 {
     return q->maxsize > 0 && count_of(q) >= (size_t)q->maxsize;
+}
+
+long ct_queue_maxsize(const ct_queue *q)
+{
+    return q->maxsize;
+}
+
+bool ct_queue_is_shutdown(const ct_queue *q)
+{
+    return atomic_load_explicit(&((struct ct_queue *)q)->state, memory_order_acquire) != OPEN;
+}
+
+long ct_queue_unfinished_tasks(const ct_queue *q)
+{
+    return atomic_load_explicit(&((struct ct_queue *)q)->unfinished, memory_order_relaxed);
 }
 
 int ct_queue_task_done(ct_queue *q)
@@ -484,7 +503,8 @@ int ct_queue_task_done(ct_queue *q)
     do {
         if (n <= 0)
             return CT_ETASKDONE;
-    } while (!atomic_compare_exchange_weak(&q->unfinished, &n, n - 1));
+    } while (!atomic_compare_exchange_weak_explicit(&q->unfinished, &n, n - 1, memory_order_seq_cst,
+                                                    memory_order_relaxed));
     if (n == 1)
         notify(&q->all_done);
     return 0;
@@ -492,7 +512,7 @@ int ct_queue_task_done(ct_queue *q)
 
 int ct_queue_join(ct_queue *q, double timeout)
 {
-    if (CT__UNLIKELY(!CT__TIMEOUT_OK(timeout)))
+    if (CT__UNLIKELY(!ct__timeout_ok(timeout)))
         return ct_timeout_check(timeout);
     ct__deadline dl = 0;
     int have_dl = 0;
@@ -504,22 +524,28 @@ int ct_queue_join(ct_queue *q, double timeout)
     }
 }
 
-int ct_queue_shutdown(ct_queue *q, int immediate)
+int ct_queue_shutdown(ct_queue *q, unsigned flags)
 {
+    if (flags & ~CT_SHUTDOWN_IMMEDIATE)
+        return CT_EINVAL;
+    bool immediate = flags & CT_SHUTDOWN_IMMEDIATE;
     void **later = NULL;
     size_t nlater = 0;
     take(&q->tail_lock);
     if (is_ring(q))
         take(&q->head_lock);
-    int old = atomic_load(&q->state);
-    atomic_store(&q->state, immediate ? IMMEDIATE : (old == OPEN ? SHUT : old));
+    int old = atomic_load_explicit(&q->state, memory_order_relaxed);
+    atomic_store_explicit(&q->state, immediate ? IMMEDIATE : (old == OPEN ? SHUT : old),
+                          memory_order_seq_cst);
     if (immediate) {
         if (q->opts.destroy && count_of(q) > 0)
             later = malloc(count_of(q) * sizeof *later);
         while (count_of(q) > 0) {
             drop_item(q, pop(q), later, &nlater);
-            long n = atomic_load(&q->unfinished);
-            while (n > 0 && !atomic_compare_exchange_weak(&q->unfinished, &n, n - 1))
+            long n = atomic_load_explicit(&q->unfinished, memory_order_relaxed);
+            while (n > 0 && !atomic_compare_exchange_weak_explicit(&q->unfinished, &n, n - 1,
+                                                                   memory_order_seq_cst,
+                                                                   memory_order_relaxed))
                 ;
         }
     }
@@ -558,11 +584,11 @@ int ct_queue_take_dropped(ct_queue *q, void **item)
 
 #define SQ(p) ((struct ct_queue *)(void *)(p))
 
-ct_simple_queue *ct_simple_queue_new(const ct_queue_opts *opts)
+int ct_simple_queue_new(ct_simple_queue **out, const ct_queue_opts *opts)
 {
     if (opts && (opts->maxsize || opts->compare))
-        return NULL;
-    return (ct_simple_queue *)(void *)make(SIMPLE, opts);
+        return CT_EINVAL;
+    return make((ct_queue **)(void *)out, SIMPLE, opts);
 }
 
 ct_simple_queue *ct_simple_queue_ref(ct_simple_queue *q)
@@ -591,7 +617,7 @@ int ct_simple_queue_get_nowait(ct_simple_queue *q, void **item)
     return ct_queue_get(SQ(q), item, 0);
 }
 
-int ct_simple_queue_empty(const ct_simple_queue *q)
+bool ct_simple_queue_empty(const ct_simple_queue *q)
 {
     return ct_queue_empty((const ct_queue *)(const void *)q);
 }

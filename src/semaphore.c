@@ -33,7 +33,8 @@ __attribute__((noinline)) static int acquire_slow(struct ct__sem *s, double time
     int rc = ct__deadline_to_wait(timeout, &dl);
     if (rc)
         return rc;
-    atomic_fetch_add(&s->waiters, 1);
+    /* seq_cst: pairs with release's add-then-read of `waiters`. */
+    atomic_fetch_add_explicit(&s->waiters, 1, memory_order_seq_cst);
     for (;;) {
         if (try_take(s))
             break;
@@ -43,13 +44,13 @@ __attribute__((noinline)) static int acquire_slow(struct ct__sem *s, double time
         }
         ct__park_wait(&s->value, 0, dl, (int)s->park_flags, s, "semaphore");
     }
-    atomic_fetch_sub(&s->waiters, 1);
+    atomic_fetch_sub_explicit(&s->waiters, 1, memory_order_relaxed);
     return rc;
 }
 
 static int acquire(struct ct__sem *s, double timeout)
 {
-    if (CT__UNLIKELY(!CT__TIMEOUT_OK(timeout)))
+    if (CT__UNLIKELY(!ct__timeout_ok(timeout)))
         return ct_timeout_check(timeout);
     if (CT__LIKELY(try_take(s)))
         return 0;
@@ -58,7 +59,7 @@ static int acquire(struct ct__sem *s, double timeout)
 
 static void wake_for(struct ct__sem *s, int n)
 {
-    uint32_t w = atomic_load(&s->waiters);
+    uint32_t w = atomic_load_explicit(&s->waiters, memory_order_seq_cst);
     if (CT__UNLIKELY(w != 0))
         ct__park_wake(&s->value, n < (int)w ? n : (int)w, (int)s->park_flags);
 }
@@ -85,7 +86,7 @@ int ct_semaphore_init(ct_semaphore *sem, int value, unsigned flags)
 
 int ct_semaphore_destroy(ct_semaphore *sem)
 {
-    return atomic_load(&S(sem)->waiters) ? CT_ESTATE : 0;
+    return atomic_load_explicit(&S(sem)->waiters, memory_order_relaxed) ? CT_ESTATE : 0;
 }
 
 int ct_semaphore_acquire(ct_semaphore *sem, double timeout)
@@ -98,10 +99,11 @@ int ct_semaphore_release(ct_semaphore *sem, int n)
     struct ct__sem *s = S(sem);
     if (n < 1)
         return CT_EINVAL;
-    uint32_t old = atomic_fetch_add(&s->value, (uint32_t)n);
+    /* seq_cst: the add must be ordered before the read of `waiters`. */
+    uint32_t old = atomic_fetch_add_explicit(&s->value, (uint32_t)n, memory_order_seq_cst);
     if (CT__UNLIKELY(old > (uint32_t)INT32_MAX - (uint32_t)n)) {
         /* Undo: the count is far above n, so this cannot wrap. */
-        atomic_fetch_sub(&s->value, (uint32_t)n);
+        atomic_fetch_sub_explicit(&s->value, (uint32_t)n, memory_order_relaxed);
         return CT_EOVERFLOW;
     }
     wake_for(s, n);
@@ -120,7 +122,7 @@ int ct_bounded_semaphore_init(ct_bounded_semaphore *sem, int value, unsigned fla
 
 int ct_bounded_semaphore_destroy(ct_bounded_semaphore *sem)
 {
-    return atomic_load(&S(sem)->waiters) ? CT_ESTATE : 0;
+    return atomic_load_explicit(&S(sem)->waiters, memory_order_relaxed) ? CT_ESTATE : 0;
 }
 
 int ct_bounded_semaphore_acquire(ct_bounded_semaphore *sem, double timeout)
@@ -137,7 +139,8 @@ int ct_bounded_semaphore_release(ct_bounded_semaphore *sem, int n)
     do {
         if (v + (uint64_t)n > s->limit)
             return CT_EBOUND; /* the counter is left as it was */
-    } while (!atomic_compare_exchange_weak(&s->value, &v, v + (uint32_t)n));
+    } while (!atomic_compare_exchange_weak_explicit(&s->value, &v, v + (uint32_t)n,
+                                                    memory_order_seq_cst, memory_order_relaxed));
     wake_for(s, n);
     return 0;
 }

@@ -24,26 +24,31 @@ static int timer_main(void *p)
     return rc;
 }
 
-ct_thread *ct_timer_new(const ct_timer_opts *opts)
+int ct_timer_new(ct_thread **out, const ct_timer_opts *opts)
 {
-    if (!opts || opts->flags || opts->interval == CT_FOREVER ||
-        ct_timeout_check(opts->interval) != 0)
-        return NULL;
+    if (!opts || opts->flags)
+        return CT_EINVAL;
+    if (opts->interval == CT_FOREVER)
+        return CT_ETIMEOUT;
+    int rc = ct_timeout_check(opts->interval);
+    if (rc)
+        return rc;
     struct timer *tm = calloc(1, sizeof *tm);
     if (!tm)
-        return NULL;
+        return CT_ENOMEM;
     ct_event_init(&tm->finished, 0);
     tm->interval = opts->interval;
     tm->function = opts->function;
     tm->arg = opts->arg;
-    ct_thread *t = ct__thread_new_with(&(ct_thread_opts){.target = timer_main,
-                                                         .arg = tm,
-                                                         .name = opts->name,
-                                                         .daemon = opts->daemon},
-                                       tm, free);
-    if (!t)
+    rc = ct__thread_new_with(out,
+                             &(ct_thread_opts){.target = timer_main,
+                                               .arg = tm,
+                                               .name = opts->name,
+                                               .daemon = opts->daemon},
+                             tm, free);
+    if (rc)
         free(tm);
-    return t;
+    return rc;
 }
 
 int ct_timer_cancel(ct_thread *timer)

@@ -27,7 +27,7 @@ static void multipass(void *arg, int i)
     for (int r = 0; r < rounds; r++) {
         atomic_fetch_add(&passed[r], 1);
         int index;
-        ck_assert_ct(ct_barrier_wait(&barrier, &index));
+        ck_assert_ct(ct_barrier_wait(&barrier, &index, CT_FOREVER));
         ck_assert_int_eq(atomic_load(&passed[r]), N);
     }
 }
@@ -56,7 +56,7 @@ static void record_index(void *arg, int i)
 {
     (void)arg;
     int index = -1;
-    ck_assert_ct(ct_barrier_wait(&barrier, &index));
+    ck_assert_ct(ct_barrier_wait(&barrier, &index, CT_FOREVER));
     atomic_store(&indexes[i], index);
 }
 
@@ -107,7 +107,7 @@ static void wait_expect_broken(void *arg, int i)
 {
     (void)arg;
     (void)i;
-    int rc = ct_barrier_wait(&barrier, NULL);
+    int rc = ct_barrier_wait(&barrier, NULL, CT_FOREVER);
     ck_assert_ct_err(rc, CT_EBROKEN);
     atomic_fetch_add(&broken_seen, 1);
 }
@@ -119,14 +119,14 @@ START_TEST(test_barrier_action_fails)
     bunch_join(bunch_start(wait_expect_broken, NULL, N));
     ck_assert_int_eq(atomic_load(&broken_seen), N);
     ck_assert(ct_barrier_broken(&barrier));
-    ck_assert_ct_err(ct_barrier_wait(&barrier, NULL), CT_EBROKEN);
+    ck_assert_ct_err(ct_barrier_wait(&barrier, NULL, CT_FOREVER), CT_EBROKEN);
 }
 END_TEST
 
 static void first_round_then_abort(void *arg, int i)
 {
     (void)arg;
-    ck_assert_ct(ct_barrier_wait(&barrier, NULL));
+    ck_assert_ct(ct_barrier_wait(&barrier, NULL, CT_FOREVER));
     if (i == N / 2) {
         /* lock_tests.BarrierTests.test_abort: one thread aborts instead of
          * waiting a second time; the others are released with an error. */
@@ -134,7 +134,7 @@ static void first_round_then_abort(void *arg, int i)
         atomic_fetch_add(&broken_seen, 1);
         return;
     }
-    ck_assert_ct_err(ct_barrier_wait(&barrier, NULL), CT_EBROKEN);
+    ck_assert_ct_err(ct_barrier_wait(&barrier, NULL, CT_FOREVER), CT_EBROKEN);
     atomic_fetch_add(&broken_seen, 1);
 }
 
@@ -144,7 +144,7 @@ START_TEST(test_barrier_abort)
     bunch_join(bunch_start(first_round_then_abort, NULL, N));
     ck_assert_int_eq(atomic_load(&broken_seen), N);
     ck_assert(ct_barrier_broken(&barrier));
-    ck_assert_ct_err(ct_barrier_wait(&barrier, NULL), CT_EBROKEN);
+    ck_assert_ct_err(ct_barrier_wait(&barrier, NULL, CT_FOREVER), CT_EBROKEN);
 }
 END_TEST
 
@@ -159,11 +159,11 @@ static void reset_round(void *arg, int i)
             sched_yield();
         ck_assert_ct(ct_barrier_reset(&barrier));
     } else {
-        ck_assert_ct_err(ct_barrier_wait(&barrier, NULL), CT_EBROKEN);
+        ck_assert_ct_err(ct_barrier_wait(&barrier, NULL, CT_FOREVER), CT_EBROKEN);
     }
     /* Everyone meets again, then uses the reset barrier normally. */
-    ck_assert_ct(ct_barrier_wait(&sync2, NULL));
-    ck_assert_ct(ct_barrier_wait(&barrier, NULL));
+    ck_assert_ct(ct_barrier_wait(&sync2, NULL, CT_FOREVER));
+    ck_assert_ct(ct_barrier_wait(&barrier, NULL, CT_FOREVER));
 }
 
 /* lock_tests.BarrierTests.test_reset */
@@ -184,16 +184,16 @@ static void abort_then_reset(void *arg, int i)
             sched_yield();
         ck_assert_ct(ct_barrier_abort(&barrier));
     } else {
-        ck_assert_ct_err(ct_barrier_wait(&barrier, NULL), CT_EBROKEN);
+        ck_assert_ct_err(ct_barrier_wait(&barrier, NULL, CT_FOREVER), CT_EBROKEN);
     }
     int index;
-    ck_assert_ct(ct_barrier_wait(&sync2, &index));
+    ck_assert_ct(ct_barrier_wait(&sync2, &index, CT_FOREVER));
     if (index == 0) {
         ck_assert(ct_barrier_broken(&barrier));
         ck_assert_ct(ct_barrier_reset(&barrier));
     }
-    ck_assert_ct(ct_barrier_wait(&sync2, NULL));
-    ck_assert_ct(ct_barrier_wait(&barrier, NULL));
+    ck_assert_ct(ct_barrier_wait(&sync2, NULL, CT_FOREVER));
+    ck_assert_ct(ct_barrier_wait(&barrier, NULL, CT_FOREVER));
 }
 
 /* lock_tests.BarrierTests.test_abort_and_reset */
@@ -214,11 +214,11 @@ static void one_never_arrives(void *arg, int i)
     if (i == 0) {
         /* The missing party: it arrives only after the others gave up. */
         ck_assert_ct(ct_event_wait(&late, CT_FOREVER));
-        ck_assert_ct_err(ct_barrier_wait(&barrier, NULL), CT_EBROKEN);
+        ck_assert_ct_err(ct_barrier_wait(&barrier, NULL, CT_FOREVER), CT_EBROKEN);
         return;
     }
-    int rc = timeout > 0 ? ct_barrier_wait_timeout(&barrier, timeout, NULL)
-                         : ct_barrier_wait(&barrier, NULL);
+    int rc = timeout > 0 ? ct_barrier_wait(&barrier, NULL, timeout)
+                         : ct_barrier_wait(&barrier, NULL, CT_FOREVER);
     if (rc == CT_ETIMEDOUT)
         atomic_fetch_add(&timedout_seen, 1);
     else
@@ -262,9 +262,9 @@ START_TEST(test_barrier_single_thread)
     ct_barrier b;
     int index = -1;
     ck_assert_ct(ct_barrier_init(&b, &(ct_barrier_opts){.parties = 1}));
-    ck_assert_ct(ct_barrier_wait(&b, &index));
+    ck_assert_ct(ct_barrier_wait(&b, &index, CT_FOREVER));
     ck_assert_int_eq(index, 0);
-    ck_assert_ct(ct_barrier_wait(&b, &index));
+    ck_assert_ct(ct_barrier_wait(&b, &index, CT_FOREVER));
     ck_assert_int_eq(index, 0);
     ck_assert_int_eq(ct_barrier_parties(&b), 1);
 }
@@ -278,7 +278,7 @@ START_TEST(test_barrier_bad_arguments)
     ck_assert_ct_err(ct_barrier_init(&b, &(ct_barrier_opts){.parties = 2, .timeout = -5}),
                      CT_ETIMEOUT);
     ck_assert_ct(ct_barrier_init(&b, &(ct_barrier_opts){.parties = 2}));
-    ck_assert_ct_err(ct_barrier_wait_timeout(&b, -2, NULL), CT_ETIMEOUT);
+    ck_assert_ct_err(ct_barrier_wait(&b, NULL, -2), CT_ETIMEOUT);
     ck_assert_int_eq(ct_barrier_n_waiting(&b), 0);
     ck_assert_int_eq(ct_barrier_parties(&b), 2);
 }
@@ -289,7 +289,7 @@ static void stress_worker(void *arg, int i)
     (void)arg;
     (void)i;
     for (int r = 0; r < 500; r++)
-        ck_assert_ct(ct_barrier_wait(&barrier, NULL));
+        ck_assert_ct(ct_barrier_wait(&barrier, NULL, CT_FOREVER));
 }
 
 /* Stress: many rounds, the action counted exactly once per round. */

@@ -153,7 +153,7 @@ static void wait_for_4(void *arg, int i)
     (void)i;
     int value = 0;
     ck_assert_ct(ct_condition_acquire(&cond, CT_FOREVER));
-    ck_assert_ct(ct_condition_wait_for(&cond, state_is_4, NULL, CT_FOREVER, &value));
+    ck_assert_ct(ct_condition_wait_for(&cond, state_is_4, NULL, &value, CT_FOREVER));
     ck_assert_int_eq(state, 4);
     ck_assert_ct(ct_condition_release(&cond));
     *(int *)arg = value;
@@ -185,7 +185,7 @@ static void wait_for_timeout(void *arg, int i)
     int value = 7;
     ck_assert_ct(ct_condition_acquire(&cond, CT_FOREVER));
     double t0 = ct_monotonic();
-    ck_assert_ct_err(ct_condition_wait_for(&cond, state_is_4, NULL, 0.1, &value), CT_ETIMEDOUT);
+    ck_assert_ct_err(ct_condition_wait_for(&cond, state_is_4, NULL, &value, 0.1), CT_ETIMEDOUT);
     *(double *)arg = ct_monotonic() - t0;
     ck_assert_int_eq(value, 0);
     ck_assert_ct(ct_condition_release(&cond));
@@ -203,7 +203,7 @@ START_TEST(test_condition_waitfor_timeout)
     notify_n(1);
     bunch_join(b);
     ck_assert_msg(elapsed >= 0.1, "wait_for returned after %.4f s", elapsed);
-    ck_assert_ct_err(ct_condition_wait_for(&cond, state_is_4, NULL, 0, NULL), CT_ENOTOWNER);
+    ck_assert_ct_err(ct_condition_wait_for(&cond, state_is_4, NULL, NULL, 0), CT_ENOTOWNER);
 }
 END_TEST
 
@@ -250,7 +250,7 @@ static void consumer(void *arg, int i)
     for (int n = 0; n < 2000; n++) {
         CT_WITH_CONDITION(&cond)
         {
-            ck_assert_ct(ct_condition_wait_for(&cond, has_item, NULL, CT_FOREVER, NULL));
+            ck_assert_ct(ct_condition_wait_for(&cond, has_item, NULL, NULL, CT_FOREVER));
             items--;
         }
         atomic_fetch_add(&consumed, 1);

@@ -4,6 +4,14 @@
 
 #include "support.h"
 
+/* The calling thread's value, checked to succeed. */
+static void *lget(ct_local *l)
+{
+    void *v = &v;
+    ck_assert_ct(ct_local_get(l, &v));
+    return v;
+}
+
 static _Atomic int inits, destroys;
 
 static void *make_value(void *arg)
@@ -25,8 +33,9 @@ static ct_local *counted(void)
 {
     atomic_store(&inits, 0);
     atomic_store(&destroys, 0);
-    ct_local *l = ct_local_new(&(ct_local_opts){.init = make_value, .destroy = free_value,
-                                                .arg = (void *)42L});
+    ct_local *l;
+    ck_assert_ct(ct_local_new(&l, &(ct_local_opts){.init = make_value, .destroy = free_value,
+                                                .arg = (void *)42L}));
     ck_assert_ptr_nonnull(l);
     return l;
 }
@@ -34,10 +43,10 @@ static ct_local *counted(void)
 static int set_and_check(void *arg)
 {
     ct_local *l = arg;
-    ck_assert_ptr_null(ct_local_get(l)); /* nothing leaks in from other threads */
+    ck_assert_ptr_null(lget(l)); /* nothing leaks in from other threads */
     int mine;
     ck_assert_ct(ct_local_set(l, &mine));
-    ck_assert_ptr_eq(ct_local_get(l), &mine);
+    ck_assert_ptr_eq(lget(l), &mine);
     ck_assert_ct(ct_local_set(l, NULL));
     return 0;
 }
@@ -45,12 +54,13 @@ static int set_and_check(void *arg)
 /* A value set in one thread is invisible to the others. */
 START_TEST(test_local_isolation)
 {
-    ct_local *l = ct_local_new(NULL);
+    ct_local *l;
+    ck_assert_ct(ct_local_new(&l, NULL));
     int main_value;
     ck_assert_ct(ct_local_set(l, &main_value));
     ct_thread *t[4];
     for (int i = 0; i < 4; i++) {
-        t[i] = ct_thread_new(&(ct_thread_opts){.target = set_and_check, .arg = l});
+        ck_assert_ct(ct_thread_new(&t[i], &(ct_thread_opts){.target = set_and_check, .arg = l}));
         ck_assert_ct(ct_thread_start(t[i]));
     }
     for (int i = 0; i < 4; i++) {
@@ -58,16 +68,16 @@ START_TEST(test_local_isolation)
         ck_assert_int_eq(ct_thread_result(t[i]), 0);
         ct_thread_unref(t[i]);
     }
-    ck_assert_ptr_eq(ct_local_get(l), &main_value);
+    ck_assert_ptr_eq(lget(l), &main_value);
     ct_local_unref(l);
 }
 END_TEST
 
 static int use_value(void *arg)
 {
-    int *v = ct_local_get(arg);
+    int *v = lget(arg);
     ck_assert_int_eq(*v, 42);
-    ck_assert_ptr_eq(ct_local_get(arg), v); /* init runs once per thread */
+    ck_assert_ptr_eq(lget(arg), v); /* init runs once per thread */
     return 0;
 }
 
@@ -79,7 +89,8 @@ START_TEST(test_local_init_per_thread_and_destroy_at_end)
 {
     ct_local *l = counted();
     for (int i = 0; i < 10; i++) {
-        ct_thread *t = ct_thread_new(&(ct_thread_opts){.target = use_value, .arg = l});
+        ct_thread *t;
+        ck_assert_ct(ct_thread_new(&t, &(ct_thread_opts){.target = use_value, .arg = l}));
         ck_assert_ct(ct_thread_start(t));
         ck_assert_ct(ct_thread_join(t, CT_FOREVER));
         /* join returns after the thread's values were destroyed */
@@ -115,7 +126,7 @@ static _Atomic int holding;
 
 static int hold_value(void *arg)
 {
-    ck_assert_ptr_nonnull(ct_local_get(arg));
+    ck_assert_ptr_nonnull(lget(arg));
     if (atomic_fetch_add(&holding, 1) + 1 == 3)
         ct_event_set(&hold);
     return ct_event_wait(&release_them, CT_FOREVER);
@@ -129,11 +140,11 @@ START_TEST(test_local_unref_while_threads_alive)
     ct_local *l = counted();
     ct_thread *t[3];
     for (int i = 0; i < 3; i++) {
-        t[i] = ct_thread_new(&(ct_thread_opts){.target = hold_value, .arg = l});
+        ck_assert_ct(ct_thread_new(&t[i], &(ct_thread_opts){.target = hold_value, .arg = l}));
         ck_assert_ct(ct_thread_start(t[i]));
     }
     ck_assert_ct(ct_event_wait(&hold, CT_FOREVER));
-    ck_assert_ptr_nonnull(ct_local_get(l)); /* main's own value too */
+    ck_assert_ptr_nonnull(lget(l)); /* main's own value too */
     ct_local_unref(l);
     ck_assert_int_eq(atomic_load(&destroys), 4);
     ct_event_set(&release_them);
@@ -151,17 +162,18 @@ START_TEST(test_local_many_locals)
     enum { N = 3000 };
     static ct_local *ls[N];
     for (int i = 0; i < N; i++) {
-        ls[i] = ct_local_new(NULL);
+        ck_assert_ct(ct_local_new(&ls[i], NULL));
         ck_assert_ptr_nonnull(ls[i]);
         ck_assert_ct(ct_local_set(ls[i], (void *)(long)(i + 1)));
     }
     for (int i = 0; i < N; i++)
-        ck_assert_ptr_eq(ct_local_get(ls[i]), (void *)(long)(i + 1));
+        ck_assert_ptr_eq(lget(ls[i]), (void *)(long)(i + 1));
     for (int i = 0; i < N; i++)
         ct_local_unref(ls[i]);
     /* indices are reused, without stale values */
-    ct_local *l = ct_local_new(NULL);
-    ck_assert_ptr_null(ct_local_get(l));
+    ct_local *l;
+    ck_assert_ct(ct_local_new(&l, NULL));
+    ck_assert_ptr_null(lget(l));
     ct_local_unref(l);
 }
 END_TEST
@@ -170,7 +182,7 @@ END_TEST
 START_TEST(test_local_set_replaces_and_refs)
 {
     ct_local *l = counted();
-    void *first = ct_local_get(l);
+    void *first = lget(l);
     ck_assert_ptr_nonnull(first);
     int *second = malloc(sizeof *second);
     ck_assert_ct(ct_local_set(l, second));
@@ -182,7 +194,7 @@ START_TEST(test_local_set_replaces_and_refs)
     ck_assert_int_eq(atomic_load(&destroys), 1);
     ct_local_unref(l);
     ck_assert_int_eq(atomic_load(&destroys), 2);
-    ck_assert_ptr_null(ct_local_new(&(ct_local_opts){.flags = 8}));
+    ck_assert_ct_err(ct_local_new(&l, &(ct_local_opts){.flags = 8}), CT_EINVAL);
 }
 END_TEST
 
@@ -196,7 +208,7 @@ static void note_destroy(void *value, void *arg)
 
 static int get_only(void *arg)
 {
-    ck_assert_ptr_null(ct_local_get(arg));
+    ck_assert_ptr_null(lget(arg));
     return 0;
 }
 
@@ -204,12 +216,14 @@ static int get_only(void *arg)
  * destroy: destroy never sees NULL. */
 START_TEST(test_local_destroy_never_gets_null)
 {
-    ct_local *l = ct_local_new(&(ct_local_opts){.destroy = note_destroy});
-    ct_thread *t = ct_thread_new(&(ct_thread_opts){.target = get_only, .arg = l});
+    ct_local *l;
+    ck_assert_ct(ct_local_new(&l, &(ct_local_opts){.destroy = note_destroy}));
+    ct_thread *t;
+    ck_assert_ct(ct_thread_new(&t, &(ct_thread_opts){.target = get_only, .arg = l}));
     ck_assert_ct(ct_thread_start(t));
     ck_assert_ct(ct_thread_join(t, CT_FOREVER));
     ct_thread_unref(t);
-    ck_assert_ptr_null(ct_local_get(l));
+    ck_assert_ptr_null(lget(l));
     ck_assert_ct(ct_local_set(l, NULL));
     ct_local_unref(l);
     ck_assert_int_eq(atomic_load(&null_destroys), 0);

@@ -85,9 +85,9 @@ START_TEST(test_pshared_condition_and_barrier)
     if (pid == 0) {
         int bad = ct_condition_acquire(&s->cond, 10.0);
         bad |= ct_event_set(&s->child_ready);
-        bad |= ct_condition_wait_for(&s->cond, value_is_set, s, 10.0, NULL);
+        bad |= ct_condition_wait_for(&s->cond, value_is_set, s, NULL, 10.0);
         bad |= ct_condition_release(&s->cond);
-        bad |= ct_barrier_wait_timeout(&s->barrier, 10.0, NULL);
+        bad |= ct_barrier_wait(&s->barrier, NULL, 10.0);
         _exit(bad ? 1 : 0);
     }
     ck_assert_ct(ct_event_wait(&s->child_ready, 10.0));
@@ -96,7 +96,7 @@ START_TEST(test_pshared_condition_and_barrier)
         s->value = 1;
         ck_assert_ct(ct_condition_notify_all(&s->cond));
     }
-    ck_assert_ct(ct_barrier_wait_timeout(&s->barrier, 10.0, NULL));
+    ck_assert_ct(ct_barrier_wait(&s->barrier, NULL, 10.0));
     wait_child(pid);
     munmap(s, sizeof *s);
 }

@@ -21,10 +21,12 @@ static const char *kind_name[] = {"Queue", "LifoQueue", "PriorityQueue"};
 
 static ct_queue *make(int kind, long maxsize, void (*destroy)(void *, void *))
 {
-    ct_queue_opts o = {.maxsize = maxsize, .compare = compare_ints, .destroy = destroy};
-    ct_queue *q = kind == FIFO ? ct_queue_new(&o) : kind == LIFO ? ct_lifoqueue_new(&o)
-                                                                  : ct_priorityqueue_new(&o);
-    ck_assert_ptr_nonnull(q);
+    ct_queue_opts o = {.maxsize = maxsize, .compare = kind == PRIO ? compare_ints : NULL,
+                       .destroy = destroy};
+    ct_queue *q = NULL;
+    ck_assert_ct(kind == FIFO   ? ct_queue_new(&q, &o)
+                 : kind == LIFO ? ct_lifoqueue_new(&q, &o)
+                                : ct_priorityqueue_new(&q, &o));
     return q;
 }
 
@@ -213,7 +215,8 @@ static int compare_tens(const void *a, const void *b, void *arg)
 
 START_TEST(test_priorityqueue_stable)
 {
-    ct_queue *pq = ct_priorityqueue_new(&(ct_queue_opts){.compare = compare_tens});
+    ct_queue *pq;
+    ck_assert_ct(ct_priorityqueue_new(&pq, &(ct_queue_opts){.compare = compare_tens}));
     static const int in[] = {31, 12, 33, 11, 32, 13, 34, 1};
     static const int want[] = {1, 12, 11, 13, 31, 33, 32, 34};
     for (int i = 0; i < 8; i++)
@@ -223,8 +226,10 @@ START_TEST(test_priorityqueue_stable)
         ck_assert_ct(ct_queue_get(pq, &item, 0));
         ck_assert_int_eq(NUM(item), want[i]);
     }
-    ck_assert_ptr_null(ct_priorityqueue_new(NULL)); /* compare is required */
-    ck_assert_ptr_null(ct_queue_new(&(ct_queue_opts){.flags = 2}));
+    ct_queue *bad;
+    ck_assert_ct_err(ct_priorityqueue_new(&bad, NULL), CT_EINVAL); /* compare is required */
+    ck_assert_ct_err(ct_queue_new(&bad, &(ct_queue_opts){.flags = 2}), CT_EINVAL);
+    ck_assert_ct_err(ct_queue_new(&bad, &(ct_queue_opts){.compare = compare_ints}), CT_EINVAL);
     ct_queue_unref(pq);
 }
 END_TEST
@@ -277,7 +282,7 @@ START_TEST(test_queue_shutdown_immediate_all_methods_in_one_thread)
     q = make(_i, 0, count_destroy);
     for (int i = 0; i < 5; i++)
         ck_assert_ct(ct_queue_put(q, ITEM(i), 0));
-    ck_assert_ct(ct_queue_shutdown(q, 1));
+    ck_assert_ct(ct_queue_shutdown(q, CT_SHUTDOWN_IMMEDIATE));
     ck_assert_int_eq(atomic_load(&destroyed), 5);
     void *item;
     ck_assert_ct_err(ct_queue_get(q, &item, 0), CT_ESHUTDOWN);
@@ -295,7 +300,7 @@ START_TEST(test_queue_shutdown_immediate_hands_items_back)
     q = make(FIFO, 0, NULL);
     for (int i = 0; i < 3; i++)
         ck_assert_ct(ct_queue_put(q, ITEM(i + 1), 0));
-    ck_assert_ct(ct_queue_shutdown(q, 1));
+    ck_assert_ct(ct_queue_shutdown(q, CT_SHUTDOWN_IMMEDIATE));
     void *item;
     for (int i = 0; i < 3; i++) {
         ck_assert_ct(ct_queue_take_dropped(q, &item));
@@ -315,7 +320,7 @@ START_TEST(test_queue_shutdown_allowed_transitions)
     ck_assert_ct(ct_queue_shutdown(q, 0));
     ck_assert_ct(ct_queue_shutdown(q, 0));
     ck_assert_int_eq(atomic_load(&destroyed), 0);
-    ck_assert_ct(ct_queue_shutdown(q, 1));
+    ck_assert_ct(ct_queue_shutdown(q, CT_SHUTDOWN_IMMEDIATE));
     ck_assert_int_eq(atomic_load(&destroyed), 1);
     ck_assert_ct(ct_queue_shutdown(q, 0));
     ct_queue_unref(q);
@@ -352,7 +357,7 @@ START_TEST(test_queue_shutdown_wakes_blocked_get)
     q = make(_i, 2, NULL);
     bunch *b = bunch_start(get_expect_shutdown, NULL, 3);
     bunch_wait_parked(b, 3);
-    ck_assert_ct(ct_queue_shutdown(q, _i == LIFO)); /* both kinds of shutdown */
+    ck_assert_ct(ct_queue_shutdown(q, (_i == LIFO ? CT_SHUTDOWN_IMMEDIATE : 0))); /* both kinds of shutdown */
     bunch_join(b);
     ct_queue_unref(q);
 }
@@ -380,7 +385,7 @@ START_TEST(test_queue_shutdown_immediate_releases_join)
         ck_assert_ct(ct_queue_put(q, ITEM(i), 0));
     bunch *b = bunch_start(join_returns, NULL, 2);
     bunch_wait_parked(b, 2);
-    ck_assert_ct(ct_queue_shutdown(q, 1));
+    ck_assert_ct(ct_queue_shutdown(q, CT_SHUTDOWN_IMMEDIATE));
     bunch_join(b);
     ck_assert_int_eq(atomic_load(&destroyed), 3);
     ct_queue_unref(q);
@@ -469,7 +474,7 @@ static ct_simple_queue *sq;
 /* test_basic, test_order, test_negative_timeout */
 START_TEST(test_simple_queue_basic)
 {
-    sq = ct_simple_queue_new(NULL);
+    ck_assert_ct(ct_simple_queue_new(&sq, NULL));
     ck_assert(ct_simple_queue_empty(sq));
     for (int i = 1; i <= 100; i++)
         ck_assert_ct(ct_simple_queue_put(sq, ITEM(i)));
@@ -485,7 +490,8 @@ START_TEST(test_simple_queue_basic)
     ck_assert_ct_err(ct_simple_queue_get(sq, &item, 0.05), CT_EEMPTY);
     ck_assert(ct_monotonic() - t0 >= 0.05);
     ck_assert_ct_err(ct_simple_queue_get(sq, &item, -1.5), CT_ETIMEOUT);
-    ck_assert_ptr_null(ct_simple_queue_new(&(ct_queue_opts){.maxsize = 3}));
+    ct_simple_queue *bad;
+    ck_assert_ct_err(ct_simple_queue_new(&bad, &(ct_queue_opts){.maxsize = 3}), CT_EINVAL);
     ct_simple_queue_unref(sq);
 }
 END_TEST
@@ -523,7 +529,7 @@ START_TEST(test_simple_queue_many_threads)
 {
     memset((void *)seen, 0, sizeof seen);
     atomic_store(&consumed, 0);
-    sq = ct_simple_queue_new(NULL);
+    ck_assert_ct(ct_simple_queue_new(&sq, NULL));
     bunch *c = bunch_start(sq_consumer, ITEM(_i), 4);
     bunch *p = bunch_start(sq_producer, NULL, PRODUCERS);
     bunch_join(p);
@@ -547,8 +553,8 @@ static void put_into_other(void *item, void *arg)
  * destroy, which may itself put into a SimpleQueue. */
 START_TEST(test_simple_queue_references_and_reentrancy)
 {
-    other = ct_simple_queue_new(&(ct_queue_opts){.destroy = count_destroy});
-    sq = ct_simple_queue_new(&(ct_queue_opts){.destroy = put_into_other});
+    ck_assert_ct(ct_simple_queue_new(&other, &(ct_queue_opts){.destroy = count_destroy}));
+    ck_assert_ct(ct_simple_queue_new(&sq, &(ct_queue_opts){.destroy = put_into_other}));
     for (int i = 1; i <= 5; i++)
         ck_assert_ct(ct_simple_queue_put(sq, ITEM(i)));
     ct_simple_queue_unref(sq);

@@ -17,7 +17,8 @@ static int count_call(void *arg)
 START_TEST(test_timer_fires_after_interval)
 {
     atomic_store(&calls, 0);
-    ct_thread *t = ct_timer_new(&(ct_timer_opts){.interval = 0.1, .function = count_call});
+    ct_thread *t;
+    ck_assert_ct(ct_timer_new(&t, &(ct_timer_opts){.interval = 0.1, .function = count_call}));
     ck_assert_ptr_nonnull(t);
     double t0 = ct_monotonic();
     ck_assert_ct(ct_thread_start(t));
@@ -35,14 +36,15 @@ END_TEST
 START_TEST(test_timer_cancel_before_fire)
 {
     atomic_store(&calls, 0);
-    ct_thread *t = ct_timer_new(&(ct_timer_opts){.interval = 30, .function = count_call});
+    ct_thread *t;
+    ck_assert_ct(ct_timer_new(&t, &(ct_timer_opts){.interval = 30, .function = count_call}));
     ck_assert_ct(ct_thread_start(t));
     ck_assert_ct(ct_timer_cancel(t));
     ck_assert_ct(ct_thread_join(t, 10));
     ck_assert_int_eq(atomic_load(&calls), 0);
     ct_thread_unref(t);
     /* cancelled before start: never runs either */
-    t = ct_timer_new(&(ct_timer_opts){.interval = 0, .function = count_call});
+    ck_assert_ct(ct_timer_new(&t, &(ct_timer_opts){.interval = 0, .function = count_call}));
     ck_assert_ct(ct_timer_cancel(t));
     ck_assert_ct(ct_thread_start(t));
     ck_assert_ct(ct_thread_join(t, 10));
@@ -54,9 +56,10 @@ END_TEST
 /* A Timer is a Thread: name, daemon, join, result and the excepthook. */
 START_TEST(test_timer_is_a_thread)
 {
-    ct_thread *t = ct_timer_new(&(ct_timer_opts){.interval = 0, .function = count_call,
+    ct_thread *t;
+    ck_assert_ct(ct_timer_new(&t, &(ct_timer_opts){.interval = 0, .function = count_call,
                                                  .arg = 0, .name = "tick",
-                                                 .daemon = CT_DAEMON});
+                                                 .daemon = CT_DAEMON}));
     ck_assert_str_eq(ct_thread_name(t), "tick");
     ck_assert(ct_thread_daemon(t));
     ck_assert_ct_err(ct_thread_join(t, 0), CT_ENOTSTARTED);
@@ -71,11 +74,14 @@ END_TEST
 
 START_TEST(test_timer_bad_arguments)
 {
-    ck_assert_ptr_null(ct_timer_new(NULL));
-    ck_assert_ptr_null(ct_timer_new(&(ct_timer_opts){.interval = -1}));
-    ck_assert_ptr_null(ct_timer_new(&(ct_timer_opts){.interval = CT_FOREVER}));
-    ck_assert_ptr_null(ct_timer_new(&(ct_timer_opts){.interval = 1e300}));
-    ct_thread *plain = ct_thread_new(NULL);
+    ct_thread *t;
+    ck_assert_ct_err(ct_timer_new(&t, NULL), CT_EINVAL);
+    ck_assert_ct_err(ct_timer_new(&t, &(ct_timer_opts){.interval = -1}), CT_ETIMEOUT);
+    ck_assert_ct_err(ct_timer_new(&t, &(ct_timer_opts){.interval = CT_FOREVER}), CT_ETIMEOUT);
+    ck_assert_ct_err(ct_timer_new(&t, &(ct_timer_opts){.interval = 1e300}), CT_EOVERFLOW);
+    ck_assert_ct_err(ct_timer_new(&t, &(ct_timer_opts){.interval = 1, .daemon = 7}), CT_EINVAL);
+    ct_thread *plain;
+    ck_assert_ct(ct_thread_new(&plain, NULL));
     ck_assert_ct_err(ct_timer_cancel(plain), CT_EINVAL);
     ct_thread_unref(plain);
 }
@@ -89,8 +95,8 @@ START_TEST(test_timer_many)
     ct_thread *t[N];
     atomic_store(&calls, 0);
     for (int i = 0; i < N; i++) {
-        t[i] = ct_timer_new(&(ct_timer_opts){.interval = i % 2 ? 30 : 0.01,
-                                             .function = count_call});
+        ck_assert_ct(ct_timer_new(&t[i], &(ct_timer_opts){.interval = i % 2 ? 30 : 0.01,
+                                             .function = count_call}));
         ck_assert_ct(ct_thread_start(t[i]));
     }
     for (int i = 1; i < N; i += 2)

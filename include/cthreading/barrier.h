@@ -29,7 +29,8 @@ typedef struct ct_barrier_opts {
     int parties;              /* >= 1 */
     int (*action)(void *arg); /* run by one thread before release; non-zero breaks */
     void *arg;                /* passed to action */
-    double timeout;           /* default for ct_barrier_wait; 0 means none (CT_FOREVER) */
+    double timeout;           /* default timeout of ct_barrier_wait; left at 0 it is
+                                 Python's None: no default, waits are unlimited */
 } ct_barrier_opts;
 
 /*
@@ -42,19 +43,22 @@ CT_API int ct_barrier_init(ct_barrier *b, const ct_barrier_opts *opts);
 CT_API int ct_barrier_destroy(ct_barrier *b);
 
 /*
- * ct_barrier_wait - wait for the round, with the barrier's default
- * timeout. Blocks. Returns 0 and stores in *index (if not NULL) a number
- * 0..parties-1 that differs for each thread of the round (its arrival
- * order: the last to arrive gets parties-1 and runs the action).
- * Errors: CT_EBROKEN (the barrier is or became broken, or was reset while
- * waiting, or the action failed), CT_ETIMEDOUT (this thread's own timeout
- * ran out: the barrier is now broken for the others too).
+ * ct_barrier_wait - wait for the round, up to `timeout`. As in Python,
+ * CT_FOREVER (Python's None) means the barrier's default timeout, which
+ * is itself unlimited unless ct_barrier_opts.timeout set one; 0 does not
+ * wait (so unless this thread completes the round, the barrier breaks at
+ * once, as in Python). Blocks. Returns 0 and stores in *index (if not
+ * NULL) a number 0..parties-1 that differs for each thread of the round
+ * (its arrival order: the last to arrive gets parties-1 and runs the
+ * action). Errors: CT_EBROKEN (the barrier is or became broken, or was
+ * reset while waiting, or the action failed), CT_ETIMEDOUT (this thread's
+ * own timeout ran out: the barrier is now broken, and the others get
+ * CT_EBROKEN), CT_ETIMEOUT / CT_EOVERFLOW for a bad timeout.
+ *
+ * Visibility: everything each party wrote before its wait is visible to
+ * every party after a successful wait, and to the action.
  */
-CT_API int ct_barrier_wait(ct_barrier *b, int *index);
-
-/* ct_barrier_wait_timeout - the same with its own timeout; also returns
- * CT_ETIMEOUT / CT_EOVERFLOW for a bad timeout. */
-CT_API int ct_barrier_wait_timeout(ct_barrier *b, double timeout, int *index);
+CT_API int ct_barrier_wait(ct_barrier *b, int *index, double timeout);
 
 /* ct_barrier_abort - break the barrier: current and future waits fail
  * with CT_EBROKEN until reset. Returns 0. */
@@ -65,10 +69,10 @@ CT_API int ct_barrier_abort(ct_barrier *b);
 CT_API int ct_barrier_reset(ct_barrier *b);
 
 /* The number of parties; how many wait in the round being filled now (0
- * while a round drains); 1 if broken. Snapshots; none blocks. */
+ * while a round drains); whether it is broken. Snapshots; none blocks. */
 CT_API int ct_barrier_parties(const ct_barrier *b);
 CT_API int ct_barrier_n_waiting(const ct_barrier *b);
-CT_API int ct_barrier_broken(const ct_barrier *b);
+CT_API bool ct_barrier_broken(const ct_barrier *b);
 
 #ifdef __cplusplus
 }

@@ -14,6 +14,16 @@
  * and may also release a waiter that arrived while several notifies
  * overlapped, so re-check the predicate (ct_condition_wait_for does).
  * Neither kind allocates.
+ *
+ * Misuse is memory-safe: the waiter list has a small lock of its own, so
+ * a notify from a thread that does not hold the lock cannot corrupt it.
+ * Such a notify is reported where it can be detected (CT_ENOTOWNER): an
+ * RLock (or the condition's own) not owned by the caller, or a Lock that
+ * is not locked at all. A Lock has no owner, so a notify while another
+ * thread holds it cannot be told from a correct one, as in Python.
+ *
+ * Visibility: a wait returns holding the lock, so it sees everything the
+ * notifier wrote before it released the lock.
  */
 #ifndef CTHREADING_CONDITION_H
 #define CTHREADING_CONDITION_H
@@ -70,15 +80,16 @@ CT_API int ct_condition_wait(ct_condition *cond, double timeout);
  * `timeout` in all (Python's wait_for). The caller must hold the lock;
  * pred runs with it held. Returns 0 when the predicate is true,
  * CT_ETIMEDOUT when it is still false at the deadline, or the errors of
- * ct_condition_wait. *value (if not NULL) gets the predicate's last value.
+ * ct_condition_wait. *value (if not NULL) gets the predicate's last value
+ * (Python's return value).
  */
-CT_API int ct_condition_wait_for(ct_condition *cond, ct_predicate pred, void *arg, double timeout,
-                                 int *value);
+CT_API int ct_condition_wait_for(ct_condition *cond, ct_predicate pred, void *arg, int *value,
+                                 double timeout);
 
 /*
  * ct_condition_notify - wake up to n waiters (see the guarantees above).
  * The caller must hold the lock. Does not block. Returns 0, CT_EINVAL for
- * n < 0, or CT_ENOTOWNER.
+ * n < 0, or CT_ENOTOWNER (see misuse above).
  */
 CT_API int ct_condition_notify(ct_condition *cond, int n);
 

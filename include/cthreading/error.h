@@ -1,17 +1,43 @@
 /*
- * cthreading/error.h - result codes.
+ * cthreading/error.h - result codes, and the conventions every header
+ * follows.
  *
- * Every cthreading function that can fail returns an int: 0 on success,
- * otherwise one of the CT_E* codes below. Each code stands for one
- * Python exception (named in its comment) and one cause, so that
- * ct_strerror() can say exactly what went wrong.
+ * Results. A function that can fail returns an int: 0 on success,
+ * otherwise one CT_E* code below. Each code stands for one Python
+ * exception (named in its comment) and one cause, so that ct_strerror()
+ * can say what went wrong. A function that answers a yes/no question
+ * (ct_lock_locked, ct_event_is_set, ct_thread_is_alive, ...) returns bool
+ * and cannot fail; a function that reads a value returns the value.
+ * Misuse (Python's RuntimeError) is a code too, never undefined behaviour.
  *
  * The codes start at 1000 so that they never collide with errno values or
  * with the small integers (1, -1) that thread targets and executor tasks
  * commonly return as their own error codes.
+ *
+ * Conventions of the whole API:
+ * - Timeouts are double seconds, the last argument: CT_FOREVER waits
+ *   without limit and 0 never blocks (cthreading/clock.h).
+ * - Arguments come in the order: the object, its inputs, its outputs, the
+ *   timeout. Flags are named bits (CT_SHUTDOWN_WAIT), never positional
+ *   booleans.
+ * - Primitives (Lock ... Barrier) are structs the caller places anywhere,
+ *   with a static initialiser and _init/_destroy. Threads, timers, locals,
+ *   queues, executors, futures and as_completed iterators are opaque and
+ *   reference counted: `int ct_X_new(ct_X **out, const ct_X_opts *opts)`
+ *   returns 0, CT_EINVAL (bad options) or CT_ENOMEM and stores one
+ *   reference, ct_X_ref adds one, ct_X_unref drops one (NULL is allowed).
+ * - Options structs take designated initialisers; a field left at 0 means
+ *   Python's default (for a timeout field: None, no timeout).
+ * - Properties of an object read as ct_X_<noun>(x) and are written with
+ *   ct_X_set_<noun>(x, v); process-wide settings and facts (Python's
+ *   module functions) read as ct_get_<noun>() and ct_set_<noun>(v).
+ * - Pointers passed in must be valid; the library does not check for NULL
+ *   except where a header says so.
  */
 #ifndef CTHREADING_ERROR_H
 #define CTHREADING_ERROR_H
+
+#include <stdbool.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -28,11 +54,13 @@ enum ct_error {
     CT_EBASE_ = 1000,
     /* TimeoutError: a wait reached its deadline. */
     CT_ETIMEDOUT,
-    /* ValueError: an argument is out of range (negative count, bad size). */
+    /* ValueError: an argument is out of range (negative count, bad size,
+     * unknown flag, missing required option). */
     CT_EINVAL,
     /* ValueError: timeout is negative (other than CT_FOREVER) or NaN. */
     CT_ETIMEOUT,
-    /* OverflowError: timeout is larger than CT_TIMEOUT_MAX. */
+    /* OverflowError: timeout is larger than CT_TIMEOUT_MAX, or a count
+     * would overflow. */
     CT_EOVERFLOW,
     /* MemoryError: an allocation failed. */
     CT_ENOMEM,
@@ -64,15 +92,18 @@ enum ct_error {
     CT_EEMPTY,
     /* queue.Full: no room to put. */
     CT_EFULL,
-    /* queue.ShutDown, or RuntimeError on submit after executor shutdown:
-     * the object has been shut down. */
+    /* queue.ShutDown, or RuntimeError on submit after executor shutdown
+     * and on registering an exit handler once exit has begun: the object
+     * (or the process) is shutting down. */
     CT_ESHUTDOWN,
     /* concurrent.futures.CancelledError: the future was cancelled. */
     CT_ECANCELLED,
-    /* concurrent.futures.BrokenExecutor: a worker initializer failed. */
+    /* concurrent.futures.BrokenExecutor: a worker initializer failed, or
+     * the executor was inherited across fork and has no workers. */
     CT_EBROKENPOOL,
-    /* RuntimeError: the operation is not valid in the object's state
-     * (for example a Future that is not done yet). */
+    /* RuntimeError / InvalidStateError: the operation is not valid in the
+     * object's state (a Future already done, a lock still held at
+     * destroy). */
     CT_ESTATE,
     CT_ELAST_
 };
@@ -82,7 +113,7 @@ enum ct_error {
  * Returns a static, NUL-terminated English sentence fragment for every
  * CT_E* code and for 0. Any other value (for example a thread target's own
  * error code) gives "error code not from cthreading". Never blocks, never
- * fails, thread-safe.
+ * fails, thread-safe and async-signal-safe.
  */
 CT_API const char *ct_strerror(int code);
 
@@ -91,6 +122,15 @@ CT_API const char *ct_strerror(int code);
  * 0 and "CT_E?" for a code not from cthreading. Static storage, thread-safe.
  */
 CT_API const char *ct_errname(int code);
+
+/*
+ * ct_describe_error - the wording the library itself uses whenever it
+ * reports an error (the default excepthook, a failing done callback):
+ * "CT_ETIMEDOUT (timed out)" for a cthreading code, "error 9" for any
+ * other non-zero value. Writes at most size bytes including the NUL into
+ * buf and returns buf. Thread-safe, does not block.
+ */
+CT_API char *ct_describe_error(int code, char *buf, unsigned long size);
 
 #ifdef __cplusplus
 }

@@ -6,6 +6,14 @@
  * follows at once. Caller-allocated, no allocation, usable between
  * processes with CT_PSHARED. A set() with nobody waiting makes no system
  * call.
+ *
+ * Visibility: what a thread wrote before ct_event_set is visible to every
+ * thread whose wait returns 0 because of it, and to a thread that sees
+ * ct_event_is_set return true.
+ *
+ * Signals: with the futex backend (Linux, the default), ct_event_set,
+ * ct_event_clear and ct_event_is_set are async-signal-safe: a signal
+ * handler may set an Event that threads wait on. Not with CT_PARK_LOT.
  */
 #ifndef CTHREADING_EVENT_H
 #define CTHREADING_EVENT_H
@@ -29,8 +37,8 @@ CT_API int ct_event_init(ct_event *ev, unsigned flags);
 /* ct_event_destroy - returns 0, or CT_ESTATE while threads may wait. */
 CT_API int ct_event_destroy(ct_event *ev);
 
-/* ct_event_is_set - 1 if the flag is set. Does not block. */
-CT_API int ct_event_is_set(const ct_event *ev);
+/* ct_event_is_set - whether the flag is set. Does not block. */
+CT_API bool ct_event_is_set(const ct_event *ev);
 
 /* ct_event_set - set the flag and wake every waiter. Does not block.
  * Returns 0. */
@@ -43,7 +51,8 @@ CT_API int ct_event_clear(ct_event *ev);
  * ct_event_wait - wait until the flag is set, up to `timeout`. Blocks
  * unless the flag is set or timeout is 0. Returns 0 if the flag was set
  * (Python's True), CT_ETIMEDOUT if not (False), or CT_ETIMEOUT /
- * CT_EOVERFLOW for a bad timeout.
+ * CT_EOVERFLOW for a bad timeout. As in Python, a set flag returns 0 at
+ * once whatever the timeout, even a bad one.
  */
 CT_API int ct_event_wait(ct_event *ev, double timeout);
 

@@ -7,7 +7,14 @@
  * (any thread, also one not started by cthreading), `destroy` runs on each
  * of its non-NULL values; when the last reference to a local goes, it runs
  * on every thread's value for it at once, so dropping a local while
- * threads still run is safe.
+ * threads still run is safe. Callbacks (init and destroy) run with no lock
+ * of the library held: they may use locals, start or join threads, or
+ * wait for other threads that use locals.
+ *
+ * Fork: in a forked child, the values that the parent's other threads had
+ * set are destroyed (as Python clears those threads' states), at the
+ * child's next call to ct_local_new, ct_local_get or ct_local_set; the
+ * forking thread keeps its own values.
  */
 #ifndef CTHREADING_LOCAL_H
 #define CTHREADING_LOCAL_H
@@ -27,19 +34,20 @@ typedef struct ct_local_opts {
     void *arg;
 } ct_local_opts;
 
-/* ct_local_new - opts may be NULL. Returns NULL when out of memory or for
- * opts->flags other than 0. */
-CT_API ct_local *ct_local_new(const ct_local_opts *opts);
+/* ct_local_new - opts may be NULL. Stores one reference in *out. Returns
+ * 0, CT_EINVAL (flags not 0) or CT_ENOMEM. */
+CT_API int ct_local_new(ct_local **out, const ct_local_opts *opts);
 
 /* ct_local_ref / ct_local_unref - see above for what the last unref does.
  * No thread may use the local during or after its last unref. */
 CT_API ct_local *ct_local_ref(ct_local *l);
 CT_API void ct_local_unref(ct_local *l);
 
-/* ct_local_get - the calling thread's value. The first get in a thread
- * that has not set one runs init(arg) and keeps its result (NULL without
- * init). Does not block for long. */
-CT_API void *ct_local_get(ct_local *l);
+/* ct_local_get - store the calling thread's value in *value. The first get
+ * in a thread that has not set one runs init(arg) and keeps its result
+ * (NULL without init). Returns 0, or CT_ENOMEM (then *value is NULL and
+ * the init result, if any, was destroyed). Does not block for long. */
+CT_API int ct_local_get(ct_local *l, void **value);
 
 /* ct_local_set - set the calling thread's value; a different old value
  * goes to destroy. Returns 0 or CT_ENOMEM. */

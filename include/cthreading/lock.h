@@ -11,6 +11,17 @@
  * Timeouts follow include/cthreading/clock.h: CT_FOREVER blocks without
  * limit, 0 tries once (Python's blocking=False), anything else is a
  * number of seconds on the monotonic clock.
+ *
+ * Visibility: everything a thread wrote before it released a Lock or
+ * RLock (the outermost release, for an RLock) is visible to the thread
+ * whose acquire takes it next, also across processes for CT_PSHARED locks.
+ *
+ * Signals: with the futex backend (Linux, the default), ct_lock_release
+ * and ct_lock_acquire with timeout 0 are async-signal-safe: a signal
+ * handler may call them. With the portable backend (CT_PARK_LOT) no
+ * function of this header is: waking a sleeper takes a mutex there.
+ * A blocking acquire resumes after a signal handler returns, with the
+ * same deadline.
  */
 #ifndef CTHREADING_LOCK_H
 #define CTHREADING_LOCK_H
@@ -63,8 +74,8 @@ CT_API int ct_lock_acquire(ct_lock *lock, double timeout);
  */
 CT_API int ct_lock_release(ct_lock *lock);
 
-/* ct_lock_locked - 1 if locked at this instant, else 0. Does not block. */
-CT_API int ct_lock_locked(const ct_lock *lock);
+/* ct_lock_locked - whether it is locked at this instant. Does not block. */
+CT_API bool ct_lock_locked(const ct_lock *lock);
 
 /* An RLock: owned by the thread that acquired it, which may acquire it
  * again; each acquire needs its own release. Fields are private. */
@@ -95,12 +106,12 @@ CT_API int ct_rlock_acquire(ct_rlock *rlock, double timeout);
  */
 CT_API int ct_rlock_release(ct_rlock *rlock);
 
-/* ct_rlock_locked - 1 if some thread owns it at this instant. */
-CT_API int ct_rlock_locked(const ct_rlock *rlock);
+/* ct_rlock_locked - whether some thread owns it at this instant. */
+CT_API bool ct_rlock_locked(const ct_rlock *rlock);
 
-/* ct_rlock_is_owned - 1 if the calling thread owns it (Python's
+/* ct_rlock_is_owned - whether the calling thread owns it (Python's
  * RLock._is_owned). */
-CT_API int ct_rlock_is_owned(const ct_rlock *rlock);
+CT_API bool ct_rlock_is_owned(const ct_rlock *rlock);
 
 /* ct_rlock_recursion_count - the calling thread's level: 0 when it does
  * not own the lock (Python's RLock._recursion_count). */

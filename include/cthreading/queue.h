@@ -15,6 +15,10 @@
  * one, shutdown keeps the dropped items for ct_queue_take_dropped(), and
  * the last unref of a queue that still holds items prints a warning on
  * stderr, so that nothing is lost silently.
+ *
+ * Visibility: everything a thread wrote before it put an item is visible
+ * to the thread whose get returns that item; everything written before
+ * task_done is visible to a thread whose join returns 0 because of it.
  */
 #ifndef CTHREADING_QUEUE_H
 #define CTHREADING_QUEUE_H
@@ -46,13 +50,13 @@ typedef struct ct_queue_opts {
  * ct_queue_new / ct_lifoqueue_new / ct_priorityqueue_new - a FIFO queue, a
  * LIFO queue (stack), or a priority queue (smallest first by `compare`;
  * items that compare equal come out in the order they were put, unlike
- * Python's heapq-based one). opts may be NULL (unbounded). Returns NULL
- * when out of memory, or for bad options (flags, a priority queue
- * without compare).
+ * Python's heapq-based one). opts may be NULL (unbounded). Stores one
+ * reference in *out. Returns 0, CT_ENOMEM, or CT_EINVAL (flags not 0, a
+ * priority queue without compare, compare given to another kind).
  */
-CT_API ct_queue *ct_queue_new(const ct_queue_opts *opts);
-CT_API ct_queue *ct_lifoqueue_new(const ct_queue_opts *opts);
-CT_API ct_queue *ct_priorityqueue_new(const ct_queue_opts *opts);
+CT_API int ct_queue_new(ct_queue **out, const ct_queue_opts *opts);
+CT_API int ct_lifoqueue_new(ct_queue **out, const ct_queue_opts *opts);
+CT_API int ct_priorityqueue_new(ct_queue **out, const ct_queue_opts *opts);
 CT_API ct_queue *ct_queue_ref(ct_queue *q);
 /* The last unref frees the queue; it must have no blocked callers. */
 CT_API void ct_queue_unref(ct_queue *q);
@@ -81,8 +85,20 @@ CT_API int ct_queue_get_nowait(ct_queue *q, void **item);
 
 /* Snapshots, as in Python (another thread may change them at once). */
 CT_API size_t ct_queue_qsize(const ct_queue *q);
-CT_API int ct_queue_empty(const ct_queue *q);
-CT_API int ct_queue_full(const ct_queue *q);
+CT_API bool ct_queue_empty(const ct_queue *q);
+CT_API bool ct_queue_full(const ct_queue *q);
+
+/* ct_queue_maxsize - the bound given at creation, 0 when unbounded
+ * (Python's maxsize attribute). */
+CT_API long ct_queue_maxsize(const ct_queue *q);
+
+/* ct_queue_is_shutdown - whether ct_queue_shutdown was called (Python's
+ * is_shutdown). */
+CT_API bool ct_queue_is_shutdown(const ct_queue *q);
+
+/* ct_queue_unfinished_tasks - items put and not yet marked done (Python's
+ * unfinished_tasks attribute). A snapshot. */
+CT_API long ct_queue_unfinished_tasks(const ct_queue *q);
 
 /*
  * ct_queue_task_done - a consumer says that an item it got is processed.
@@ -98,15 +114,19 @@ CT_API int ct_queue_task_done(ct_queue *q);
  */
 CT_API int ct_queue_join(ct_queue *q, double timeout);
 
+/* Flag of ct_queue_shutdown (Python's immediate=True). */
+#define CT_SHUTDOWN_IMMEDIATE 1u
+
 /*
  * ct_queue_shutdown - from now on put fails with CT_ESHUTDOWN; get hands
  * out what is left and then fails with CT_ESHUTDOWN. Every blocked put,
  * and every get blocked on an empty queue, wakes and fails. With
- * `immediate`, the items inside are dropped at once (see the ownership
- * rules above), each counts as done, and blocked joins return. Calling it
- * again is allowed (immediate may follow a plain shutdown). Returns 0.
+ * CT_SHUTDOWN_IMMEDIATE, the items inside are dropped at once (see the
+ * ownership rules above), each counts as done, and blocked joins return.
+ * Calling it again is allowed (immediate may follow a plain shutdown).
+ * Does not block. Returns 0, or CT_EINVAL for another flag.
  */
-CT_API int ct_queue_shutdown(ct_queue *q, int immediate);
+CT_API int ct_queue_shutdown(ct_queue *q, unsigned flags);
 
 /*
  * ct_queue_take_dropped - hand back one item dropped by an immediate
@@ -127,8 +147,10 @@ CT_API int ct_queue_take_dropped(ct_queue *q, void **item);
  */
 typedef struct ct_simple_queue ct_simple_queue;
 
-/* opts: only destroy/destroy_arg are used (maxsize and compare must be 0). */
-CT_API ct_simple_queue *ct_simple_queue_new(const ct_queue_opts *opts);
+/* opts may be NULL; only destroy/destroy_arg are used. Stores one
+ * reference in *out. Returns 0, CT_ENOMEM, or CT_EINVAL (flags, maxsize
+ * or compare not 0). */
+CT_API int ct_simple_queue_new(ct_simple_queue **out, const ct_queue_opts *opts);
 CT_API ct_simple_queue *ct_simple_queue_ref(ct_simple_queue *q);
 CT_API void ct_simple_queue_unref(ct_simple_queue *q);
 /* Returns 0 or CT_ENOMEM. Never blocks. */
@@ -136,7 +158,7 @@ CT_API int ct_simple_queue_put(ct_simple_queue *q, void *item);
 /* Returns 0, CT_EEMPTY, CT_ETIMEOUT / CT_EOVERFLOW. Blocks up to timeout. */
 CT_API int ct_simple_queue_get(ct_simple_queue *q, void **item, double timeout);
 CT_API int ct_simple_queue_get_nowait(ct_simple_queue *q, void **item);
-CT_API int ct_simple_queue_empty(const ct_simple_queue *q);
+CT_API bool ct_simple_queue_empty(const ct_simple_queue *q);
 CT_API size_t ct_simple_queue_qsize(const ct_simple_queue *q);
 
 #ifdef __cplusplus

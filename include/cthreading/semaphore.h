@@ -8,6 +8,13 @@
  * a release too many. Caller-allocated, no allocation, usable between
  * processes with CT_PSHARED. Uncontended acquire+release is two atomic
  * operations and no system call.
+ *
+ * Visibility: what a thread wrote before a release is visible to the
+ * thread whose acquire takes one of the released units.
+ *
+ * Signals: with the futex backend (Linux, the default), the _release
+ * functions, _value, and _acquire with timeout 0 are async-signal-safe,
+ * so a signal handler may post to a semaphore. Not with CT_PARK_LOT.
  */
 #ifndef CTHREADING_SEMAPHORE_H
 #define CTHREADING_SEMAPHORE_H

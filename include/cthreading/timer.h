@@ -1,6 +1,7 @@
 /* cthreading/timer.h - Timer: a thread that runs a function after an
- * interval unless cancelled first. A timer is a ct_thread: every
- * ct_thread_* operation applies to it (start, join, name, daemon, unref). */
+ * interval unless cancelled first (Python's threading.Timer). A timer is a
+ * ct_thread: every ct_thread_* operation applies to it (start, join, name,
+ * daemon, unref). */
 #ifndef CTHREADING_TIMER_H
 #define CTHREADING_TIMER_H
 
@@ -12,8 +13,8 @@ extern "C" {
 
 typedef struct ct_timer_opts {
     unsigned flags;        /* reserved; must be 0 */
-    double interval;       /* seconds to wait after start */
-    ct_thread_fn function; /* run once the interval has passed */
+    double interval;       /* seconds to wait after start (0: run at once) */
+    ct_thread_fn function; /* run once the interval has passed; may be NULL */
     void *arg;
     const char *name;      /* NULL gives "Thread-N" as for any thread */
     int daemon;            /* as ct_thread_opts.daemon */
@@ -23,11 +24,12 @@ typedef struct ct_timer_opts {
  * ct_timer_new - a timer thread, not yet started: after ct_thread_start it
  * waits `interval` seconds, then runs function(arg) unless cancelled
  * first; the function's non-zero return goes to the excepthook as for any
- * target. Returns NULL when out of memory or for bad options (opts NULL,
- * flags, an interval that is negative, NaN, CT_FOREVER or above
- * CT_TIMEOUT_MAX).
+ * target. Stores one reference in *out. Returns 0, CT_ENOMEM, CT_EINVAL
+ * (opts NULL, flags, a bad daemon value), or for an interval that is
+ * negative, NaN or CT_FOREVER CT_ETIMEOUT, above CT_TIMEOUT_MAX
+ * CT_EOVERFLOW.
  */
-CT_API ct_thread *ct_timer_new(const ct_timer_opts *opts);
+CT_API int ct_timer_new(ct_thread **out, const ct_timer_opts *opts);
 
 /*
  * ct_timer_cancel - stop the timer if it has not run its function yet

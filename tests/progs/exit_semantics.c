@@ -1,39 +1,69 @@
-/* Child program for the exit-semantics tests (test_thread.c): what runs
- * when main returns or exit() is called while threads are alive. The
- * scenario is argv[1]. */
+/* Child program for the exit-semantics tests (test_thread.c,
+ * test_executor.c): what runs when main returns or exit() is called while
+ * threads are alive. The scenario is argv[1].
+ *
+ * Nothing here is ordered by sleeping. A thread that must still be
+ * running when exit begins waits for `exit_begun`, which a handler
+ * registered with ct_register_atexit (it runs first, before the joins)
+ * sets; so the output also proves that the exit waited for it. */
 #include <cthreading.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+static ct_event exit_begun = CT_EVENT_INIT;
 static ct_event started = CT_EVENT_INIT;
+static _Atomic int worker_finished;
 
-static int slow_print(void *arg)
+static void on_exit_begun(void *arg)
+{
+    (void)arg;
+    ct_event_set(&exit_begun);
+}
+
+static void note_exit_begun(void)
+{
+    if (ct_register_atexit(on_exit_begun, NULL, 0) != 0)
+        exit(98);
+}
+
+static int print_at_exit(void *arg)
 {
     ct_event_set(&started);
-    ct_sleep(0.1);
+    ct_event_wait(&exit_begun, CT_FOREVER);
     printf("%s\n", (const char *)arg);
-    fflush(stdout);
+    atomic_store(&worker_finished, 1);
     return 0;
 }
 
 static int forever(void *arg)
 {
-    (void)arg;
-    ct_event_set(&started);
-    for (;;)
-        ct_sleep(1);
+    ct_event_wait(arg, CT_FOREVER); /* never set */
     return 0;
 }
 
+static ct_thread *start(ct_thread_fn fn, void *arg, int daemon, const char *name)
+{
+    ct_thread *t;
+    if (ct_thread_new(&t, &(ct_thread_opts){.target = fn, .arg = arg, .daemon = daemon,
+                                            .name = name}) != 0 ||
+        ct_thread_start(t) != 0)
+        exit(99);
+    return t;
+}
+
+static void start_and_drop(ct_thread_fn fn, void *arg, int daemon)
+{
+    ct_thread_unref(start(fn, arg, daemon, NULL));
+}
+
+static ct_event child_started = CT_EVENT_INIT;
 static int start_child_then_end(void *arg)
 {
     (void)arg;
-    ct_thread *t = ct_thread_new(&(ct_thread_opts){.target = slow_print, .arg = "end of thread 2"});
-    ct_thread_start(t);
-    ct_thread_unref(t);
-    printf("end of thread 1\n");
-    fflush(stdout);
+    start_and_drop(print_at_exit, "end of thread 2", CT_NOT_DAEMON);
+    ct_event_set(&child_started);
     return 0;
 }
 
@@ -42,10 +72,10 @@ static int fail(void *arg)
     return (int)(long)arg;
 }
 
-static int slow_task(void *arg, void **result)
+static int task_at_exit(void *arg, void **result)
 {
     (void)result;
-    ct_sleep(0.05);
+    ct_event_wait(&exit_begun, CT_FOREVER);
     printf("task %d done\n", (int)(long)arg);
     return 0;
 }
@@ -56,18 +86,92 @@ static int blocking_task(void *arg, void **result)
     (void)arg;
     (void)result;
     ct_event_set(&task_running);
-    ct_sleep(0.05);
+    ct_event_wait(&exit_begun, CT_FOREVER);
     printf("running task done\n");
     return 0;
 }
 
-static void start(ct_thread_fn fn, void *arg, int daemon, const char *name)
+static const char *worker_state(void)
 {
-    ct_thread *t = ct_thread_new(&(ct_thread_opts){.target = fn, .arg = arg, .daemon = daemon,
-                                                   .name = name});
-    if (!t || ct_thread_start(t) != 0)
-        exit(99);
-    ct_thread_unref(t);
+    return atomic_load(&worker_finished) ? "finished" : "running";
+}
+
+static void plain_atexit(void)
+{
+    printf("atexit: worker %s\n", worker_state());
+}
+
+static void before_join(void *arg)
+{
+    (void)arg;
+    printf("before join: worker %s\n", worker_state());
+    ct_event_set(&exit_begun);
+}
+
+static void after_join(void *arg)
+{
+    (void)arg;
+    printf("after join: worker %s\n", worker_state());
+}
+
+/* Python's test_main_thread_during_shutdown: at shutdown the current
+ * thread is still the main thread, and the only one. */
+static void report_main(const char *who)
+{
+    ct_thread *me = ct_current_thread();
+    ct_thread *all[4];
+    size_t n = ct_enumerate(all, 4);
+    int only_main = n == 1 && all[0] == me;
+    for (size_t i = 0; i < n && i < 4; i++)
+        ct_thread_unref(all[i]);
+    printf("%s: %d %d %d\n", who, me == ct_main_thread(), ct_thread_is_alive(me), only_main);
+}
+
+static void main_in_plain_atexit(void)
+{
+    report_main("atexit");
+}
+
+static void main_after_join(void *arg)
+{
+    (void)arg;
+    report_main("after join");
+}
+
+static int should_not_run(void *arg)
+{
+    (void)arg;
+    printf("shouldn't be printed\n");
+    return 0;
+}
+
+static void start_at_finalization(void *arg)
+{
+    (void)arg;
+    printf("OK\n");
+    int rc = ct_start_new_thread(should_not_run, NULL, NULL);
+    printf("start_new_thread: %s\n", ct_errname(rc));
+}
+
+static ct_executor *late_pool;
+static int nothing_task(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    return 0;
+}
+
+static void submit_last(void)
+{
+    int rc = ct_executor_submit(late_pool, nothing_task, NULL, NULL);
+    printf("%s\n", rc == CT_ESHUTDOWN ? "runtime-error" : ct_errname(rc));
+}
+
+static void register_late(void *arg)
+{
+    (void)arg;
+    printf("register during exit: %s\n",
+           ct_errname(ct_register_atexit(register_late, NULL, CT_ATEXIT_AFTER_JOIN)));
 }
 
 int main(int argc, char **argv)
@@ -75,36 +179,35 @@ int main(int argc, char **argv)
     const char *mode = argc > 1 ? argv[1] : "";
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (!strcmp(mode, "join_on_return")) {
-        start(slow_print, "end of thread", CT_NOT_DAEMON, NULL);
+        note_exit_begun();
+        start_and_drop(print_at_exit, "end of thread", CT_NOT_DAEMON);
         printf("end of main\n");
         return 0;
     }
     if (!strcmp(mode, "join_on_exit")) {
-        start(slow_print, "end of thread", CT_NOT_DAEMON, NULL);
+        note_exit_begun();
+        start_and_drop(print_at_exit, "end of thread", CT_NOT_DAEMON);
         ct_event_wait(&started, CT_FOREVER);
         printf("calling exit\n");
         exit(3);
     }
     if (!strcmp(mode, "daemon")) {
-        start(forever, NULL, CT_DAEMON, NULL);
-        ct_event_wait(&started, CT_FOREVER);
+        static ct_event never = CT_EVENT_INIT;
+        start_and_drop(forever, &never, CT_DAEMON);
         printf("end of main\n");
         return 0;
     }
     if (!strcmp(mode, "thread_from_thread")) {
-        start(start_child_then_end, NULL, CT_NOT_DAEMON, NULL);
+        note_exit_begun();
+        start_and_drop(start_child_then_end, NULL, CT_NOT_DAEMON);
+        ct_event_wait(&child_started, CT_FOREVER);
         printf("end of main\n");
         return 0;
     }
     if (!strcmp(mode, "excepthook")) {
-        ct_thread *a = ct_thread_new(&(ct_thread_opts){.target = fail, .arg = (void *)5L,
-                                                       .name = "worker-a"});
-        ct_thread *b = ct_thread_new(&(ct_thread_opts){.target = fail,
-                                                       .arg = (void *)(long)CT_ETIMEDOUT,
-                                                       .name = "worker-b"});
-        ct_thread_start(a);
+        ct_thread *a = start(fail, (void *)5L, CT_NOT_DAEMON, "worker-a");
         ct_thread_join(a, CT_FOREVER);
-        ct_thread_start(b);
+        ct_thread *b = start(fail, (void *)(long)CT_ETIMEDOUT, CT_NOT_DAEMON, "worker-b");
         ct_thread_join(b, CT_FOREVER);
         printf("results %d %d\n", ct_thread_result(a), ct_thread_result(b) == CT_ETIMEDOUT);
         ct_thread_unref(a);
@@ -113,22 +216,66 @@ int main(int argc, char **argv)
     }
     if (!strcmp(mode, "executor")) {
         /* No shutdown: the queued work still runs before the process ends. */
-        ct_executor *ex = ct_executor_new(&(ct_executor_opts){.max_workers = 1});
+        ct_executor *ex;
+        if (ct_executor_new(&ex, &(ct_executor_opts){.max_workers = 1}) != 0)
+            return 99;
+        note_exit_begun();
         for (long i = 1; i <= 3; i++)
-            ct_executor_submit(ex, slow_task, (void *)i, NULL);
+            ct_executor_submit(ex, task_at_exit, (void *)i, NULL);
         ct_executor_unref(ex);
         printf("end of main\n");
         return 0;
     }
     if (!strcmp(mode, "executor_cancel")) {
-        ct_executor *ex = ct_executor_new(&(ct_executor_opts){.max_workers = 1});
+        ct_executor *ex;
+        if (ct_executor_new(&ex, &(ct_executor_opts){.max_workers = 1}) != 0)
+            return 99;
+        note_exit_begun();
         ct_executor_submit(ex, blocking_task, NULL, NULL);
         for (long i = 1; i <= 3; i++)
-            ct_executor_submit(ex, slow_task, (void *)i, NULL);
+            ct_executor_submit(ex, task_at_exit, (void *)i, NULL);
         ct_event_wait(&task_running, CT_FOREVER);
-        ct_executor_shutdown(ex, 0, 1);
+        ct_executor_shutdown(ex, CT_SHUTDOWN_CANCEL_FUTURES);
         ct_executor_unref(ex);
         printf("end of main\n");
+        return 0;
+    }
+    if (!strcmp(mode, "atexit_order")) {
+        /* Registered before the first thread starts: runs after the join. */
+        atexit(plain_atexit);
+        ct_register_atexit(after_join, NULL, CT_ATEXIT_AFTER_JOIN);
+        ct_register_atexit(before_join, NULL, 0);
+        start_and_drop(print_at_exit, "worker done", CT_NOT_DAEMON);
+        printf("end of main\n");
+        return 0;
+    }
+    if (!strcmp(mode, "atexit_late")) {
+        ct_register_atexit(before_join, NULL, 0);
+        start_and_drop(print_at_exit, "worker done", CT_NOT_DAEMON);
+        /* Registered after: runs before the library's exit handler. */
+        atexit(plain_atexit);
+        printf("end of main\n");
+        return 0;
+    }
+    if (!strcmp(mode, "main_during_shutdown")) {
+        atexit(main_in_plain_atexit);
+        ct_register_atexit(main_after_join, NULL, CT_ATEXIT_AFTER_JOIN);
+        note_exit_begun();
+        start_and_drop(print_at_exit, "worker done", CT_NOT_DAEMON);
+        return 0;
+    }
+    if (!strcmp(mode, "start_at_finalization")) {
+        ct_register_atexit(start_at_finalization, NULL, CT_ATEXIT_AFTER_JOIN);
+        return 0;
+    }
+    if (!strcmp(mode, "submit_after_shutdown")) {
+        atexit(submit_last);
+        if (ct_executor_new(&late_pool, &(ct_executor_opts){.max_workers = 5}) != 0)
+            return 99;
+        return 0;
+    }
+    if (!strcmp(mode, "register_during_exit")) {
+        ct_register_atexit(register_late, NULL, 0);
         return 0;
     }
     return 2;

@@ -1,9 +1,9 @@
 /* Internal: what the executor needs of futures. */
-#ifndef CT_SRC_FUTURE_H
-#define CT_SRC_FUTURE_H
+#ifndef CT_SRC_FUTURE_INTERNAL_H
+#define CT_SRC_FUTURE_INTERNAL_H
 
 #include "clock.h"
-#include "cthreading/executor.h"
+#include "cthreading/future.h"
 
 /* A new pending future for fn(arg), with one reference. */
 CT__HIDDEN ct_future *ct__future_new(ct_task_fn fn, void *arg);
