@@ -17,6 +17,7 @@
 #include "cthreading/thread.h"
 #include "cthreading/timer.h"
 #include "cthreading/local.h"
+#include "cthreading/interrupt.h"
 #include "cthreading/queue.h"
 #include "cthreading/future.h"
 #include "cthreading/executor.h"

@@ -32,6 +32,8 @@ static const struct entry table[] = {
     [CT_ECANCELLED - CT_EBASE_] = {"CT_ECANCELLED", "future was cancelled"},
     [CT_EBROKENPOOL - CT_EBASE_] = {"CT_EBROKENPOOL", "executor is broken (a worker initializer failed, or it was inherited across fork)"},
     [CT_ESTATE - CT_EBASE_] = {"CT_ESTATE", "operation not valid in the object's current state"},
+    [CT_EINTERRUPTED - CT_EBASE_] = {"CT_EINTERRUPTED", "wait interrupted by ct_thread_interrupt"},
+    [CT_EINTR - CT_EBASE_] = {"CT_EINTR", "wait interrupted by a signal"},
 };
 
 _Static_assert(sizeof table / sizeof table[0] == CT_ELAST_ - CT_EBASE_, "one entry per code");

@@ -1,8 +1,11 @@
 #!/bin/sh
 # Run every test binary of one build variant and print one summary line:
-#   <variant>: N passed, N failed
+#   <build>: N passed, N failed, N skipped
+# A test that cannot run in this build prints "CT-SKIP: <test>: <reason>"
+# (tests/support.h) and counts as skipped, not passed.
 # Usage: run-tests.sh VARIANT BUILD_DIR TEST_BINARY...
 variant=$1; build=$2; shift 2
+name=$(basename "$build") # the build's name: plain, tsan, ..., clang
 log=$build/test-log.txt
 : > "$log"
 
@@ -22,9 +25,9 @@ lot)
     export CT_PARK_CHAOS=${CT_PARK_CHAOS:-10} ;;
 esac
 
-passed=0; failed=0
+passed=0; failed=0; skipped=0
 for t in "$@"; do
-    name=$(basename "$t")
+    tname=$(basename "$t")
     out=$(timeout 900 "$t" 2>&1); rc=$?
     printf '%s\n' "$out" >> "$log"
     line=$(printf '%s\n' "$out" | grep -E '^[0-9]+%: Checks: ' | tail -n 1)
@@ -33,19 +36,24 @@ for t in "$@"; do
     e=$(printf '%s' "$line" | sed -n 's/.*Errors: \([0-9]*\).*/\1/p')
     if [ -z "$n" ]; then
         # No summary: the binary itself died.
-        echo "  $variant/$name: FAILED to run (exit $rc)"
+        echo "  $name/$tname: FAILED to run (exit $rc)"
         printf '%s\n' "$out" | tail -n 20 | sed 's/^/    /'
         failed=$((failed + 1)); continue
     fi
+    # Skipped tests that also failed count as failed only.
+    s=$(printf '%s\n' "$out" | grep -c '^CT-SKIP: ')
     bad=$((f + e))
-    passed=$((passed + n - bad)); failed=$((failed + bad))
+    ok=$((n - bad - s)); [ $ok -lt 0 ] && ok=0
+    passed=$((passed + ok)); failed=$((failed + bad)); skipped=$((skipped + s))
+    extra=""; [ "$s" -ne 0 ] && extra=", $s skipped"
     if [ "$bad" -ne 0 ] || [ "$rc" -ne 0 ]; then
-        echo "  $variant/$name: $((n - bad)) passed, $bad failed"
-        printf '%s\n' "$out" | grep -vE '^(Running suite|[0-9]+%: Checks)' | head -n 40 | sed 's/^/    /'
+        echo "  $name/$tname: $ok passed, $bad failed$extra"
+        printf '%s\n' "$out" | grep -vE '^(Running suite|[0-9]+%: Checks|CT-SKIP)' | head -n 40 | sed 's/^/    /'
         [ "$bad" -eq 0 ] && failed=$((failed + 1))
     else
-        echo "  $variant/$name: $n passed"
+        echo "  $name/$tname: $ok passed$extra"
     fi
+    printf '%s\n' "$out" | grep '^CT-SKIP: ' | sed 's/^CT-SKIP: /    skipped: /'
 done
-echo "$variant: $passed passed, $failed failed"
+echo "$name: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

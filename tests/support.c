@@ -27,6 +27,12 @@ int ct_test_run(Suite *s)
     return failed == 0 ? 0 : 1;
 }
 
+void ct_skip(const char *reason)
+{
+    printf("CT-SKIP: %s: %s\n", tcase_name(), reason);
+    fflush(stdout);
+}
+
 int ct_under_tsan(void)
 {
 #ifdef CT_TSAN

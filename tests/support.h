@@ -66,7 +66,21 @@ int run_prog(const char *name, const char *arg, char *out, size_t cap);
 /* The same for an example, CT_BUILD_DIR/examples/<name>. */
 int run_example(const char *name, const char *arg, char *out, size_t cap);
 
-/* 1 under ThreadSanitizer (fork tests skip there, as libuv and CPython do). */
+/* 1 under ThreadSanitizer. */
 int ct_under_tsan(void);
+
+/*
+ * Skipping: a test that cannot run in this build calls CT_SKIP_IF(cond,
+ * reason) first. It prints "CT-SKIP: <test>: <reason>" and returns, and
+ * tests/run-tests.sh counts the test as skipped, never as passed.
+ */
+void ct_skip(const char *reason);
+#define CT_SKIP_IF(cond, reason)                                                            \
+    do {                                                                                    \
+        if (cond) {                                                                         \
+            ct_skip(reason);                                                                \
+            return;                                                                         \
+        }                                                                                   \
+    } while (0)
 
 #endif

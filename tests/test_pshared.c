@@ -43,8 +43,7 @@ static void wait_child(pid_t pid)
 /* The child waits on each object; the parent releases it. */
 START_TEST(test_pshared_lock_semaphore_event)
 {
-    if (ct_under_tsan())
-        return;
+    CT_SKIP_IF(ct_under_tsan(), "fork with threads under ThreadSanitizer");
     struct shared *s = map_shared();
     ck_assert_ct(ct_lock_acquire(&s->lock, CT_FOREVER));
     pid_t pid = fork();
@@ -77,8 +76,7 @@ static int value_is_set(void *arg)
 
 START_TEST(test_pshared_condition_and_barrier)
 {
-    if (ct_under_tsan())
-        return;
+    CT_SKIP_IF(ct_under_tsan(), "fork with threads under ThreadSanitizer");
     struct shared *s = map_shared();
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);

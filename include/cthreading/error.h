@@ -105,6 +105,12 @@ enum ct_error {
      * object's state (a Future already done, a lock still held at
      * destroy). */
     CT_ESTATE,
+    /* Java's InterruptedException: ct_thread_interrupt() ended the wait
+     * (cthreading/interrupt.h). */
+    CT_EINTERRUPTED,
+    /* KeyboardInterrupt's way out: a signal handler ran during the wait,
+     * in a thread that asked for that (ct_set_interrupt_on_signal). */
+    CT_EINTR,
     CT_ELAST_
 };
 
