@@ -131,14 +131,24 @@ static void acquire_restore(struct ct__condition *c, uint32_t saved)
         ct__rlock_restore(rlock_of(c), saved);
 }
 
+static bool interrupted(int rc)
+{
+    return rc == CT_EINTERRUPTED || rc == CT_EINTR;
+}
+
 static int wait_shared(struct ct__condition *c, ct__deadline dl)
 {
     uint32_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
     uint32_t saved = release_save(c);
-    while (atomic_load_explicit(&c->seq, memory_order_acquire) == seq && !ct__deadline_passed(dl))
-        ct__park_wait(&c->seq, seq, dl, (int)c->park_flags, c, "condition");
+    int rc = 0;
+    while (atomic_load_explicit(&c->seq, memory_order_acquire) == seq && !ct__deadline_passed(dl) &&
+           !interrupted(rc))
+        rc = ct__park_wait(&c->seq, seq, dl, (int)c->park_flags | CT__PARK_INTERRUPTIBLE, c,
+                           "condition");
     acquire_restore(c, saved);
-    return atomic_load_explicit(&c->seq, memory_order_acquire) != seq ? 0 : CT_ETIMEDOUT;
+    if (atomic_load_explicit(&c->seq, memory_order_acquire) != seq)
+        return 0;
+    return interrupted(rc) ? rc : CT_ETIMEDOUT;
 }
 
 /* One wait, against an absolute deadline; the caller checked that it
@@ -156,23 +166,30 @@ static int wait_until(struct ct__condition *c, ct__deadline dl)
 
     uint32_t saved = release_save(c);
     CT__SPIN_WHILE(!(atomic_load_explicit(&self.word, memory_order_acquire) & NOTIFIED));
+    int why = CT_ETIMEDOUT;
     for (;;) {
         uint32_t w = atomic_load_explicit(&self.word, memory_order_acquire);
         if ((w & NOTIFIED) || ct__deadline_passed(dl))
             break;
         if (!ct__mark_parked(&self.word, &w, PARKED))
             continue;
-        ct__park_wait(&self.word, w, dl, 0, c, "condition");
+        int rc = ct__park_wait(&self.word, w, dl, CT__PARK_INTERRUPTIBLE, c, "condition");
+        if (interrupted(rc)) {
+            why = rc;
+            break;
+        }
     }
     acquire_restore(c, saved);
 
+    /* A notify that reached the node first wins over a timeout or an
+     * interrupt: it released this waiter, which must not be lost. */
     if (atomic_load_explicit(&self.word, memory_order_acquire) & NOTIFIED)
         return 0;
     list_lock(c);
     int rc = 0;
     if (!(atomic_load_explicit(&self.word, memory_order_acquire) & NOTIFIED)) {
         ct__list_unlink(&c->waiters, &self.link);
-        rc = CT_ETIMEDOUT;
+        rc = why;
     }
     list_unlock(c);
     return rc;
@@ -203,8 +220,10 @@ int ct_condition_wait_for(ct_condition *cond, ct_predicate pred, void *arg, int 
         return rc;
     int result = pred(arg);
     while (!result && !ct__deadline_passed(dl)) {
-        wait_until(c, dl);
+        rc = wait_until(c, dl);
         result = pred(arg);
+        if (interrupted(rc) && !result)
+            return rc;
     }
     if (value)
         *value = result;

@@ -87,6 +87,9 @@ int ct_event_wait(ct_event *ev, double timeout)
             continue;
         if (ct__deadline_passed(dl))
             return CT_ETIMEDOUT;
-        ct__park_wait(&e->word, w, dl, (int)e->park_flags, e, "event");
+        rc = ct__park_wait(&e->word, w, dl, (int)e->park_flags | CT__PARK_INTERRUPTIBLE, e,
+                           "event");
+        if (rc == CT_EINTERRUPTED || rc == CT_EINTR)
+            return rc;
     }
 }

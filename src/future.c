@@ -283,7 +283,9 @@ static int wait_done(ct_future *f, double timeout)
                 return CT_ETIMEDOUT;
             if (!ct__mark_parked(&f->state, &s, PARKED))
                 continue;
-            ct__park_wait(&f->state, s, dl, 0, f, "future");
+            int rc = ct__park_wait(&f->state, s, dl, CT__PARK_INTERRUPTIBLE, f, "future");
+            if (rc == CT_EINTERRUPTED || rc == CT_EINTR)
+                return rc;
         }
     }
     return (s & STATE_MASK) == CANCELLED ? CT_ECANCELLED : 0;
@@ -479,7 +481,10 @@ int ct_wait(ct_future *const *fs, size_t n, int return_when, ct_future **done, s
             rc = CT_ETIMEDOUT;
             break;
         }
-        ct__park_wait(&g.w.seq, seq, dl, 0, fs, "futures");
+        rc = ct__park_wait(&g.w.seq, seq, dl, CT__PARK_INTERRUPTIBLE, fs, "futures");
+        if (rc == CT_EINTERRUPTED || rc == CT_EINTR)
+            break; /* the sets are filled as for a timeout */
+        rc = 0;
     }
     /* Snapshot after the last check: done in the order recorded, then the
      * others in the order given. */
@@ -542,7 +547,9 @@ int ct_as_completed_next(ct_as_completed *it, ct_future **f)
         }
         if (ct__deadline_passed(it->dl))
             return CT_ETIMEDOUT;
-        ct__park_wait(&it->g.w.seq, seq, it->dl, 0, it, "futures");
+        int rc = ct__park_wait(&it->g.w.seq, seq, it->dl, CT__PARK_INTERRUPTIBLE, it, "futures");
+        if (rc == CT_EINTERRUPTED || rc == CT_EINTR)
+            return rc;
     }
 }
 

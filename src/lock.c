@@ -54,6 +54,7 @@ int ct__park_flags_of(unsigned flags, uint32_t *park_flags)
 __attribute__((noinline)) static int word_lock_slow(_Atomic uint32_t *w, int park_flags,
                                                     const void *object, double timeout)
 {
+    /* park_flags carries CT__PARK_INTERRUPTIBLE for a user's acquire. */
     CT__SPIN_WHILE(atomic_load_explicit(w, memory_order_relaxed) != 0);
     uint32_t zero = 0;
     if (atomic_compare_exchange_strong_explicit(w, &zero, 1, memory_order_acquire,
@@ -66,7 +67,9 @@ __attribute__((noinline)) static int word_lock_slow(_Atomic uint32_t *w, int par
     while (atomic_exchange_explicit(w, 2, memory_order_acquire) != 0) {
         if (ct__deadline_passed(dl))
             return CT_ETIMEDOUT;
-        ct__park_wait(w, 2, dl, park_flags, object, "lock");
+        rc = ct__park_wait(w, 2, dl, park_flags, object, "lock");
+        if (rc == CT_EINTERRUPTED || rc == CT_EINTR)
+            return rc; /* the word stays 2: at worst one wake-up too many */
     }
     return 0;
 }
@@ -89,19 +92,26 @@ static inline int word_unlock(_Atomic uint32_t *w, int park_flags)
     if (CT__UNLIKELY(old != 1)) {
         if (old == 0)
             return CT_ENOTLOCKED;
-        ct__park_wake(w, 1, park_flags);
+        ct__park_wake(w, 1, park_flags & CT__PARK_SHARED);
     }
     return 0;
 }
 
+/* A user's acquire: interruptible. */
 static inline int lock_fast(struct ct__lock *l, double timeout)
 {
-    return word_lock(&l->state, (int)l->park_flags, l, timeout);
+    return word_lock(&l->state, (int)l->park_flags | CT__PARK_INTERRUPTIBLE, l, timeout);
+}
+
+/* The library taking a lock back (Condition, Barrier): never interrupted. */
+static inline void lock_forever(struct ct__lock *l)
+{
+    (void)word_lock(&l->state, (int)l->park_flags, l, CT_FOREVER);
 }
 
 static inline int unlock_fast(struct ct__lock *l)
 {
-    return word_unlock(&l->state, (int)l->park_flags);
+    return word_unlock(&l->state, (int)l->park_flags & CT__PARK_SHARED);
 }
 
 void ct__word_lock(_Atomic uint32_t *word, int park_flags, const void *object)
@@ -121,7 +131,7 @@ int ct__lock_acquire(struct ct__lock *l, double timeout)
 
 void ct__lock_acquire_forever(struct ct__lock *l)
 {
-    (void)lock_fast(l, CT_FOREVER);
+    lock_forever(l);
 }
 
 int ct__lock_release(struct ct__lock *l)

@@ -42,7 +42,11 @@ __attribute__((noinline)) static int acquire_slow(struct ct__sem *s, double time
             rc = CT_ETIMEDOUT;
             break;
         }
-        ct__park_wait(&s->value, 0, dl, (int)s->park_flags, s, "semaphore");
+        rc = ct__park_wait(&s->value, 0, dl, (int)s->park_flags | CT__PARK_INTERRUPTIBLE, s,
+                           "semaphore");
+        if (rc == CT_EINTERRUPTED || rc == CT_EINTR)
+            break;
+        rc = 0;
     }
     atomic_fetch_sub_explicit(&s->waiters, 1, memory_order_relaxed);
     return rc;
