@@ -74,11 +74,11 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/tests/support.o $(STATIC) tests/support.h $
 
 $(BUILD)/progs/%: tests/progs/%.c $(STATIC) $(HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) $< $(STATIC) $(LDFLAGS_ALL) $(LIBS) -o $@
+	$(CC) $(CFLAGS_ALL) $< $(STATIC) $(LDFLAGS_ALL) -rdynamic $(LIBS) -o $@
 
 $(BUILD)/examples/%: examples/%.c $(STATIC) $(HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) $< $(STATIC) $(LDFLAGS_ALL) $(LIBS) -o $@
+	$(CC) $(CFLAGS_ALL) $< $(STATIC) $(LDFLAGS_ALL) -rdynamic $(LIBS) -o $@
 
 tests: $(TESTS) $(PROGS) $(EXAMPLES)
 examples: $(EXAMPLES)

@@ -21,6 +21,7 @@ enum {
     CT__FORK_THREADS = 20,  /* the thread registry, hooks, exit handlers */
     CT__FORK_LOCAL = 30,    /* thread-local tables */
     CT__FORK_EXECUTOR = 40, /* the executor registry and every executor */
+    CT__FORK_DIAG = 50,     /* the diagnostics side table, the dump helper */
 };
 
 struct ct__fork_hooks {

@@ -29,6 +29,7 @@
 #include "fork.h"
 #include "local.h"
 #include "park.h"
+#include "prim.h"
 
 struct slot {
     void *value;
@@ -65,12 +66,12 @@ static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 
 static void take(void)
 {
-    ct_lock_acquire(&lock, CT_FOREVER);
+    ct__lock_take(&lock);
 }
 
 static void give(void)
 {
-    ct_lock_release(&lock);
+    ct__lock_give(&lock);
 }
 
 static void thread_gone(void *p)
