@@ -135,7 +135,7 @@ static void print_one(FILE *out, const ct_thread_info *in)
     } else {
         fprintf(out, "    holds:");
         for (size_t i = 0; i < in->nheld && i < CT_INFO_HELD_MAX; i++) {
-            fputc(' ', out);
+            fputs(i ? ", " : " ", out);
             print_lock(out, "lock", in->held[i], in->held_names[i]);
         }
         if (in->nheld > CT_INFO_HELD_MAX)

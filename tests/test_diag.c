@@ -22,12 +22,16 @@ static int hold_lock_until_go(void *arg)
     return ct_lock_release(&held_lock);
 }
 
+static _Atomic int got_lock, may_end;
 static int take_lock(void *arg)
 {
     (void)arg;
     ck_assert_ct(ct_lock_acquire(&held_lock, CT_FOREVER));
     ck_assert_ct(ct_lock_release(&held_lock));
-    return ct_event_wait(&go, CT_FOREVER); /* stays alive, not blocked on the lock */
+    atomic_store(&got_lock, 1);
+    while (!atomic_load(&may_end)) /* RUNNING: in its own code */
+        sched_yield();
+    return 0;
 }
 
 static ct_thread *start(ct_thread_fn fn, const char *name)
@@ -95,7 +99,11 @@ START_TEST(test_diag_state_transitions)
     ck_assert(w->blocked_seconds >= 0);
 
     ck_assert_ct(ct_event_set(&go));
-    /* It takes the lock, lets it go, and returns: past BLOCKED on it. */
+    /* It takes the lock, lets it go, and runs its own code: RUNNING. */
+    while (!atomic_load(&got_lock))
+        sched_yield();
+    ck_assert_int_eq(ct_thread_state(t), CT_STATE_RUNNING);
+    atomic_store(&may_end, 1);
     ck_assert_ct(ct_thread_join(holder, CT_FOREVER));
     ck_assert_ct(ct_thread_join(t, CT_FOREVER));
     ck_assert_int_eq(ct_thread_state(t), CT_STATE_TERMINATED);
