@@ -1,8 +1,8 @@
 /*
- * Diagnostics: the side table of objects (names, holders), each thread's
- * list of held locks, and switching tracking on and off. See
- * diag_internal.h for the table and its lock, cthreading/diag.h for what
- * users see.
+ * Diagnostics: the hooks the primitives call (tracking holders and each
+ * thread's held locks, feeding the lock-order checker), names for
+ * objects, and switching it all on and off. The table they fill is in
+ * diagtable.c (see diag_internal.h), what users see in cthreading/diag.h.
  *
  * The primitives call the hooks below only while ct__diag_state has
  * CT__DIAG_TRACK (acquire/release) or any bit (destroy/init); while
@@ -17,84 +17,6 @@
 #include "park.h"
 #include "prim.h"
 
-pthread_mutex_t ct__diag_mutex = PTHREAD_MUTEX_INITIALIZER;
-
-#define NBUCKETS 1024
-static struct ct__obj *buckets[NBUCKETS];
-static size_t nobjs;
-static _Atomic unsigned flags;
-static _Thread_local struct ct__held held;
-
-static size_t bucket_of(const void *addr)
-{
-    uintptr_t h = (uintptr_t)addr;
-    h ^= h >> 17;
-    h *= 0x9E3779B97F4A7C15ull;
-    return (size_t)(h >> 40) % NBUCKETS;
-}
-
-struct ct__obj *ct__obj_find(const void *addr, bool create)
-{
-    struct ct__obj **at = &buckets[bucket_of(addr)];
-    for (struct ct__obj *o = *at; o; o = o->next)
-        if (o->addr == addr)
-            return o;
-    if (!create)
-        return NULL;
-    struct ct__obj *o = calloc(1, sizeof *o);
-    if (!o)
-        return NULL;
-    o->addr = addr;
-    o->next = *at;
-    *at = o;
-    nobjs++;
-    return o;
-}
-
-void ct__obj_each(void (*fn)(struct ct__obj *o, void *arg), void *arg)
-{
-    for (size_t i = 0; i < NBUCKETS; i++)
-        for (struct ct__obj *o = buckets[i]; o; o = o->next)
-            fn(o, arg);
-}
-
-void ct__obj_name(const void *addr, char *buf, size_t size)
-{
-    struct ct__obj *o = ct__obj_find(addr, false);
-    snprintf(buf, size, "%s", o && o->name ? o->name : "");
-}
-
-/* Free o if nothing is known of it any more. Mutex held. */
-static void maybe_free(struct ct__obj *o)
-{
-    if (o->name || o->holder || o->edges || o->incoming)
-        return;
-    struct ct__obj **at = &buckets[bucket_of(o->addr)];
-    while (*at != o)
-        at = &(*at)->next;
-    *at = o->next;
-    nobjs--;
-    free(o);
-}
-
-unsigned ct__diag_flags(void)
-{
-    return atomic_load_explicit(&flags, memory_order_acquire);
-}
-
-struct ct__held *ct__held_mine(void)
-{
-    return &held;
-}
-
-void ct__diag_thread_name(char *buf, size_t size, uint64_t *ident)
-{
-    ct_thread *me = ct_current_thread();
-    snprintf(buf, size, "%s", me ? ct_thread_name(me) : "?");
-    if (ident)
-        *ident = ct_get_ident();
-}
-
 /* ---- the hooks ---- */
 
 static void before_acquire(const void *lock, bool blocking, void *caller)
@@ -107,11 +29,12 @@ static void acquired(const void *lock)
 {
     struct ct__wait_record *r = ct__park_record();
     if (!atomic_load_explicit(&r->diag, memory_order_relaxed))
-        atomic_store_explicit(&r->diag, &held, memory_order_release);
-    size_t n = atomic_load_explicit(&held.n, memory_order_relaxed);
+        atomic_store_explicit(&r->diag, ct__held_mine(), memory_order_release);
+    struct ct__held *held = ct__held_mine();
+    size_t n = atomic_load_explicit(&held->n, memory_order_relaxed);
     if (n < CT__HELD_MAX)
-        atomic_store_explicit(&held.locks[n], lock, memory_order_relaxed);
-    atomic_store_explicit(&held.n, n + 1, memory_order_release);
+        atomic_store_explicit(&held->locks[n], lock, memory_order_relaxed);
+    atomic_store_explicit(&held->n, n + 1, memory_order_release);
     char name[CT_INFO_NAME_MAX];
     uint64_t ident;
     ct__diag_thread_name(name, sizeof name, &ident);
@@ -126,16 +49,17 @@ static void acquired(const void *lock)
 
 static void released(const void *lock)
 {
-    size_t n = atomic_load_explicit(&held.n, memory_order_relaxed);
+    struct ct__held *held = ct__held_mine();
+    size_t n = atomic_load_explicit(&held->n, memory_order_relaxed);
     size_t top = n < CT__HELD_MAX ? n : CT__HELD_MAX;
     for (size_t i = top; i-- > 0;) {
-        if (atomic_load_explicit(&held.locks[i], memory_order_relaxed) != lock)
+        if (atomic_load_explicit(&held->locks[i], memory_order_relaxed) != lock)
             continue;
         for (size_t j = i; j + 1 < top; j++)
-            atomic_store_explicit(&held.locks[j],
-                                  atomic_load_explicit(&held.locks[j + 1], memory_order_relaxed),
+            atomic_store_explicit(&held->locks[j],
+                                  atomic_load_explicit(&held->locks[j + 1], memory_order_relaxed),
                                   memory_order_relaxed);
-        atomic_store_explicit(&held.n, n - 1, memory_order_release);
+        atomic_store_explicit(&held->n, n - 1, memory_order_release);
         break;
     }
     /* A lock taken before tracking began is not in the list: nothing to
@@ -145,7 +69,7 @@ static void released(const void *lock)
     if (o && o->holder == ct_get_ident()) {
         o->holder = 0;
         o->holder_name[0] = '\0';
-        maybe_free(o);
+        ct__obj_release_if_unused(o);
     }
     pthread_mutex_unlock(&ct__diag_mutex);
 }
@@ -159,7 +83,7 @@ static void forget(const void *object)
         o->name = NULL;
         o->holder = 0;
         ct__lockorder_drop(o);
-        maybe_free(o);
+        ct__obj_release_if_unused(o);
     }
     pthread_mutex_unlock(&ct__diag_mutex);
 }
@@ -176,8 +100,8 @@ static const struct ct__diag_hooks hooks = {
 static void update_state(void)
 {
     atomic_store_explicit(&ct__diag_hooks_ptr, &hooks, memory_order_release);
-    unsigned f = atomic_load_explicit(&flags, memory_order_relaxed);
-    unsigned s = (nobjs ? CT__DIAG_NAMES : 0) | ((f & CT_DIAG_TRACK) ? CT__DIAG_TRACK : 0);
+    unsigned f = ct__diag_flags();
+    unsigned s = (ct__obj_count() ? CT__DIAG_NAMES : 0) | ((f & CT_DIAG_TRACK) ? CT__DIAG_TRACK : 0);
     atomic_store_explicit(&ct__diag_state, s, memory_order_release);
 }
 
@@ -188,7 +112,7 @@ int ct_diag_set(unsigned f)
     if (f & CT_DIAG_LOCK_ORDER)
         f |= CT_DIAG_TRACK;
     pthread_mutex_lock(&ct__diag_mutex);
-    unsigned old = atomic_exchange_explicit(&flags, f, memory_order_acq_rel);
+    unsigned old = ct__diag_flags_swap(f);
     update_state();
     pthread_mutex_unlock(&ct__diag_mutex);
     return (int)old;
@@ -207,7 +131,7 @@ int ct_object_set_name(const void *object, const char *name)
     if (o) {
         free(o->name);
         o->name = copy;
-        maybe_free(o);
+        ct__obj_release_if_unused(o);
     } else if (name) {
         free(copy);
         rc = CT_ENOMEM;

@@ -1,7 +1,7 @@
 /*
- * Internal: the diagnostics side table, shared by diag.c (names,
- * holders, held lists, switching on and off), lockorder.c (the order
- * graph) and dump.c (states and dumps).
+ * Internal: the diagnostics side table (diagtable.c), used by diag.c
+ * (names, holders, held lists, switching on and off), lockorder.c (the
+ * order graph) and dump.c (states and dumps).
  *
  * One table for the process maps an object's address to what is known of
  * it: its name, the thread holding it (Lock/RLock, while tracking), and
@@ -57,8 +57,15 @@ CT__HIDDEN void ct__obj_each(void (*fn)(struct ct__obj *o, void *arg), void *arg
 /* Copy addr's name (or "") into buf. Mutex held. */
 CT__HIDDEN void ct__obj_name(const void *addr, char *buf, size_t size);
 
-/* The flags of ct_diag_set now. */
+/* Free o if nothing is known of it any more. Mutex held. */
+CT__HIDDEN void ct__obj_release_if_unused(struct ct__obj *o);
+
+/* How many entries the table holds. Mutex held. */
+CT__HIDDEN size_t ct__obj_count(void);
+
+/* The flags of ct_diag_set now; swap in new ones, returning the old. */
 CT__HIDDEN unsigned ct__diag_flags(void);
+CT__HIDDEN unsigned ct__diag_flags_swap(unsigned flags);
 
 /* The calling thread's held locks, newest last (see diag.c). */
 #define CT__HELD_MAX 64
