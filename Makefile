@@ -14,6 +14,8 @@ PREFIX   ?= /usr/local
 LIBDIR   ?= $(PREFIX)/lib
 VERSION  := $(shell sed -n "s/^#define CT_VERSION_STRING \"\(.*\)\"/\1/p" include/cthreading/version.h)
 SOMAJOR  := 0
+MAJOR    := $(word 1,$(subst ., ,$(VERSION)))
+MINOR    := $(word 2,$(subst ., ,$(VERSION)))
 BUILD    ?= build/$(V)
 
 WARN     := -Wall -Wextra -Wpedantic -Werror
@@ -106,10 +108,18 @@ install: lib
 	ln -sf libcthreading.so.$(SOMAJOR) $(DESTDIR)$(LIBDIR)/libcthreading.so
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@VERSION@|$(VERSION)|' \
 	    cthreading.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/cthreading.pc
+	install -d $(DESTDIR)$(LIBDIR)/cmake/cthreading
+	for f in cthreadingConfig cthreadingConfigVersion; do \
+	    sed -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(PREFIX)/include|' \
+	        -e 's|@VERSION@|$(VERSION)|' -e 's|@SOMAJOR@|$(SOMAJOR)|' \
+	        -e 's|@MAJOR@|$(MAJOR)|' -e 's|@MINOR@|$(MINOR)|' \
+	        cmake/$$f.cmake.in > $(DESTDIR)$(LIBDIR)/cmake/cthreading/$$f.cmake; \
+	done
 
 uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/include/cthreading $(DESTDIR)$(PREFIX)/include/cthreading.h
 	rm -f $(DESTDIR)$(LIBDIR)/libcthreading.* $(DESTDIR)$(LIBDIR)/pkgconfig/cthreading.pc
+	rm -rf $(DESTDIR)$(LIBDIR)/cmake/cthreading
 
 clean:
 	rm -rf build
