@@ -7,6 +7,7 @@
 #   make test V=tsan     one run (V = plain | tsan | asan | lot)
 #   make bench           the comparison benchmark
 #   make install PREFIX=/usr/local [LIBDIR=$(PREFIX)/lib] [DESTDIR=...]
+#   make abi             rewrite abi/cthreading.symbols (exported symbols)
 
 V        ?= plain
 CC       ?= cc
@@ -46,7 +47,7 @@ EXAMPLES := $(EX_SRCS:examples/%.c=$(BUILD)/examples/%)
 TEST_CFLAGS := -Isrc -Itests -DCT_BUILD_DIR='"$(abspath $(BUILD))"'
 CHECK_FLAGS = $(shell pkg-config --cflags --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
 
-.PHONY: all lib demo check test tests examples bench install uninstall clean
+.PHONY: all lib demo check test tests examples bench install uninstall clean abi
 .SUFFIXES:
 
 all: lib
@@ -120,6 +121,12 @@ uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/include/cthreading $(DESTDIR)$(PREFIX)/include/cthreading.h
 	rm -f $(DESTDIR)$(LIBDIR)/libcthreading.* $(DESTDIR)$(LIBDIR)/pkgconfig/cthreading.pc
 	rm -rf $(DESTDIR)$(LIBDIR)/cmake/cthreading
+
+# Rewrite abi/cthreading.symbols from the library just built (after a
+# deliberate API change; make check compares the two).
+abi: lib
+	nm -D --defined-only $(BUILD)/libcthreading.so | awk '$$2 ~ /^[TDBRVW]$$/ {print $$3}' | \
+	    sort > abi/cthreading.symbols
 
 clean:
 	rm -rf build

@@ -65,6 +65,7 @@ script() {
 "; total_f=$((total_f + 1)); status=1
     fi
 }
+script abi tests/abi-test.sh
 script install tests/install-test.sh
 script cmake tests/cmake-test.sh
 
