@@ -272,14 +272,4 @@ static void fork_child(void)
     }
 }
 
-static struct ct__fork_hooks fork_hooks = {
-    .level = CT__FORK_DIAG,
-    .prepare = fork_prepare,
-    .parent = fork_parent,
-    .child = fork_child,
-};
-
-__attribute__((constructor)) static void dump_init(void)
-{
-    ct__fork_register(&fork_hooks);
-}
+CT__FORK_HOOKS(CT__FORK_DIAG, fork_prepare, fork_parent, fork_child)

@@ -36,6 +36,15 @@ struct ct__fork_hooks {
  * in any order. */
 CT__HIDDEN void ct__fork_register(struct ct__fork_hooks *h);
 
+/* Define a file's hooks and register them when the library loads. */
+#define CT__FORK_HOOKS(lvl, pre, par, chi)                                                  \
+    static struct ct__fork_hooks ct__fork_hooks_ = {                                        \
+        .level = (lvl), .prepare = (pre), .parent = (par), .child = (chi)};                 \
+    __attribute__((constructor)) static void ct__fork_hooks_register_(void)                 \
+    {                                                                                       \
+        ct__fork_register(&ct__fork_hooks_);                                                \
+    }
+
 /* A number that changes in every forked child (0 in the first process):
  * objects note it to tell that they were inherited across a fork. */
 CT__HIDDEN unsigned ct__fork_generation(void);

@@ -373,14 +373,4 @@ static void fork_child(void)
     ct_lock_init(&lock, 0);
 }
 
-static struct ct__fork_hooks fork_hooks = {
-    .level = CT__FORK_LOCAL,
-    .prepare = fork_prepare,
-    .parent = fork_parent,
-    .child = fork_child,
-};
-
-__attribute__((constructor)) static void local_init(void)
-{
-    ct__fork_register(&fork_hooks);
-}
+CT__FORK_HOOKS(CT__FORK_LOCAL, fork_prepare, fork_parent, fork_child)

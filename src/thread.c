@@ -916,12 +916,7 @@ static void fork_child(void)
     main_thread = self;
 }
 
-static struct ct__fork_hooks fork_hooks = {
-    .level = CT__FORK_THREADS,
-    .prepare = fork_prepare,
-    .parent = fork_parent,
-    .child = fork_child,
-};
+CT__FORK_HOOKS(CT__FORK_THREADS, fork_prepare, fork_parent, fork_child)
 
 __attribute__((constructor)) static void threads_init(void)
 {
@@ -932,5 +927,4 @@ __attribute__((constructor)) static void threads_init(void)
     if (!main_thread)
         ct__die("allocating the main thread", 0);
     reg_add(main_thread);
-    ct__fork_register(&fork_hooks);
 }
