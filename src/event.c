@@ -10,6 +10,7 @@
  * as Python's Event does.
  */
 #include "prim.h"
+#include "watch.h"
 
 #define E(p) ((struct ct__event *)(void *)(p))
 #define FLAG 1u
@@ -33,6 +34,7 @@ int ct_event_destroy(ct_event *ev)
     if (atomic_load_explicit(&E(ev)->word, memory_order_relaxed) & PARKED)
         return CT_ESTATE;
     ct__diag_forget(ev);
+    E(ev)->park_flags = CT__DESTROYED;
     return 0;
 }
 
@@ -50,8 +52,10 @@ int ct_event_set(ct_event *ev)
             return 0;
     } while (!atomic_compare_exchange_weak_explicit(&e->word, &w, ((ROUND(w) + 1) << 2) | FLAG,
                                                     memory_order_seq_cst, memory_order_relaxed));
-    if (w & PARKED)
-        ct__park_wake(&e->word, CT__WAKE_ALL, (int)e->park_flags);
+    if (w & PARKED) {
+        ct__park_wake(&e->word, CT__WAKE_ALL, (int)e->park_flags & CT__PARK_SHARED);
+        ct__watch_notify(e);
+    }
     return 0;
 }
 
@@ -96,4 +100,17 @@ int ct_event_wait(ct_event *ev, double timeout)
         if (rc == CT_EINTERRUPTED || rc == CT_EINTR)
             return rc;
     }
+}
+
+int ct__event_arm(const ct_event *ev)
+{
+    struct ct__event *e = E(ev);
+    if (e->park_flags == CT__DESTROYED)
+        return CT_EDESTROYED;
+    if (e->park_flags & CT__PARK_SHARED)
+        return CT_EINVAL;
+    uint32_t w = atomic_load_explicit(&e->word, memory_order_relaxed);
+    while (!(w & PARKED) && !(w & FLAG))
+        ct__mark_parked(&e->word, &w, PARKED);
+    return 0;
 }
