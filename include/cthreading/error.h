@@ -114,6 +114,9 @@ enum ct_error {
     /* ValueError: the primitive was destroyed (its _destroy was called and
      * it was not initialised again). */
     CT_EDESTROYED,
+    /* OSError: the system is out of a resource the call needs (file
+     * descriptors, for an object's readiness descriptor). */
+    CT_ENORES,
     CT_ELAST_
 };
 
