@@ -42,6 +42,21 @@ int ct_under_tsan(void)
 #endif
 }
 
+int ct_under_asan(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    return 1;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+    return 1;
+#else
+    return 0;
+#endif
+#else
+    return 0;
+#endif
+}
+
 struct bunch_thread {
     pthread_t tid;
     struct bunch *b;

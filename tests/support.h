@@ -66,8 +66,9 @@ int run_prog(const char *name, const char *arg, char *out, size_t cap);
 /* The same for an example, CT_BUILD_DIR/examples/<name>. */
 int run_example(const char *name, const char *arg, char *out, size_t cap);
 
-/* 1 under ThreadSanitizer. */
+/* 1 under ThreadSanitizer; 1 under AddressSanitizer. */
 int ct_under_tsan(void);
+int ct_under_asan(void);
 
 /*
  * Skipping: a test that cannot run in this build calls CT_SKIP_IF(cond,

@@ -32,17 +32,6 @@ const char *__tsan_default_options(void)
 }
 #endif
 
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_ASAN 1
-#endif
-#endif
-#ifndef UNDER_ASAN
-#define UNDER_ASAN 0
-#endif
-
 /* How long a child may take before it counts as hung. */
 #define CHILD_TIMEOUT 10.0
 
@@ -506,7 +495,7 @@ START_TEST(test_fork_3_join_in_forked_from_thread)
     /* LeakSanitizer, checking the child at its exit, notes that the
      * parent's main thread (still in its registry) was not suspended. */
     char *note = strstr(out, "==");
-    if (UNDER_ASAN && note && strstr(note, "was not suspended. False leaks are possible.\n"))
+    if (ct_under_asan() && note && strstr(note, "was not suspended. False leaks are possible.\n"))
         *note = '\0';
     ck_assert_str_eq(out, "end of main\nend of thread\n");
 }
@@ -646,7 +635,7 @@ START_TEST(test_fork_stress_while_threads_churn)
     /* GCC 12's AddressSanitizer does not lock its allocator around fork:
      * a child whose fork caught a churning thread inside malloc hangs in
      * ASan's own allocator when it starts a thread. */
-    CT_SKIP_IF(UNDER_ASAN, "ASan's allocator is not fork-safe: children hang inside malloc");
+    CT_SKIP_IF(ct_under_asan(), "ASan's allocator is not fork-safe: children hang inside malloc");
     enum { FORKS = 500 };
     ck_assert_ct(ct_queue_new(&shared_queue, &(ct_queue_opts){.maxsize = 4}));
     atomic_store(&churn_stop, 0);

@@ -361,10 +361,14 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(mode, "thread_exit_at_exit")) {
+        start_and_drop(leave_by_pthread_exit, NULL, CT_NOT_DAEMON);
+        printf("end of main\n");
+        return 0;
+    }
+    if (!strcmp(mode, "cancel_at_exit")) {
         static int fds[2];
         if (pipe(fds) != 0)
             return 96;
-        start_and_drop(leave_by_pthread_exit, NULL, CT_NOT_DAEMON);
         ct_thread *t = start(block_in_read, &fds[0], CT_NOT_DAEMON, NULL);
         ct_event_wait(&started, CT_FOREVER);
         pthread_cancel((pthread_t)ct_thread_ident(t));
