@@ -270,6 +270,8 @@ START_TEST(test_barrier_single_thread)
 }
 END_TEST
 
+/* lock_tests.BarrierTests.test_constructor: bad parties are refused; and
+ * bad timeouts, default or given. */
 START_TEST(test_barrier_bad_arguments)
 {
     ct_barrier b;

@@ -1,6 +1,7 @@
-/* ThreadPoolExecutor and Future: test_concurrent_futures (test_thread_pool,
- * test_future, test_wait, test_as_completed, test_shutdown, test_init), as
- * they apply to C. */
+/* ThreadPoolExecutor and its futures: test_concurrent_futures (executor.py's
+ * ExecutorTest, test_thread_pool, test_future, test_wait,
+ * test_as_completed, test_shutdown, test_init), as they apply to C.
+ * Futures completed by the caller are in test_future.c. */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>

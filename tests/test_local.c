@@ -81,8 +81,9 @@ static int use_value(void *arg)
     return 0;
 }
 
-/* test_threading_local.BaseLocalTest.test_derived / test_arguments: the
- * initialiser runs once in each thread that reads the local, with its
+/* test_threading_local.BaseLocalTest.test_derived: each thread sees its
+ * own value, set up by the initialiser (a subclass's __init__ in Python),
+ * which runs once in each thread that reads the local, with its
  * argument; test_local_refs: each thread's value is destroyed when the
  * thread ends. */
 START_TEST(test_local_init_per_thread_and_destroy_at_end)

@@ -46,7 +46,7 @@ static void put_one(void *arg, int i)
     ck_assert_ct(ct_queue_put(q, arg, CT_FOREVER));
 }
 
-/* test_queue.BaseQueueTestMixin.simple_queue_test (test_basic): order by
+/* test_queue.BaseQueueTestMixin.test_basic (basic_queue_test): order by
  * kind, full/empty, non-blocking and timed failures, and blocking calls
  * released by the other side. */
 static void basic(int kind)
@@ -191,6 +191,8 @@ START_TEST(test_queue_task_done_and_join)
 }
 END_TEST
 
+/* join with a timeout. No Python counterpart: Python's join() has no
+ * timeout. */
 START_TEST(test_queue_join_timeout)
 {
     q = make(_i, 0, NULL);
@@ -913,7 +915,7 @@ END_TEST
 
 static ct_simple_queue *sq;
 
-/* test_basic, test_order, test_negative_timeout */
+/* test_basic, test_order, test_negative_timeout_raises_exception */
 START_TEST(test_simple_queue_basic)
 {
     ck_assert_ct(ct_simple_queue_new(&sq, NULL));

@@ -78,6 +78,7 @@ static int read_comm(void *arg)
     return 0;
 }
 
+/* The OS sees the name, cut to its 15 bytes. No Python counterpart. */
 START_TEST(test_thread_name_visible_to_os)
 {
     char comm[32];
@@ -159,7 +160,8 @@ START_TEST(test_thread_various_ops_large_stack)
 }
 END_TEST
 
-/* threading.stack_size: 0 or at least 32 KiB; a bad size is an error that
+/* test_thread.ThreadRunningTests.test_nt_and_posix_stack_size (for
+ * threading.stack_size): 0 or at least 32 KiB; a bad size is an error that
  * leaves the setting as it was. */
 START_TEST(test_thread_stack_size_errors)
 {
