@@ -52,6 +52,9 @@ void bunch_wait_parked(bunch *b, int k);
  * ("condition", "lock", ...): a thread just woken from another kind of
  * wait can still show as parked for an instant. */
 void bunch_wait_parked_in(bunch *b, int k, const char *kind);
+/* How many of the bunch's threads are parked in a wait of the given kind
+ * (NULL: any kind) at this instant. */
+int bunch_parked_in(bunch *b, const char *kind);
 /* How many threads have returned from fn. */
 int bunch_finished(bunch *b);
 /* Wait until at least n threads have returned from fn. */
