@@ -914,8 +914,21 @@ static void fork_child(void)
         if (!self)
             ct__die("allocating the main thread after fork", 0);
     } else {
-        if (self->kind == KIND_DUMMY)
+        if (self->kind == KIND_DUMMY) {
+            /* A dummy becomes a real main thread: named and non-daemon
+             * as Python makes it, so threads it starts are waited for. */
             pthread_setspecific(dummy_key, NULL);
+            char *name = copy_name("MainThread");
+            if (name) {
+                struct old_name *old =
+                    CT__CONTAINER_OF(atomic_load_explicit(&self->name, memory_order_relaxed),
+                                     struct old_name, text);
+                old->next = self->old_names;
+                self->old_names = old;
+                atomic_store_explicit(&self->name, name, memory_order_relaxed);
+            }
+            atomic_store_explicit(&self->daemon, 0, memory_order_relaxed);
+        }
         self->kind = KIND_MAIN;
         atomic_store_explicit(&self->ident, (uint64_t)pthread_self(), memory_order_relaxed);
         atomic_store_explicit(&self->native_id, gettid_u64(), memory_order_relaxed);

@@ -26,7 +26,10 @@
  * and call again with the time left. This works with the futex backend
  * (Linux, the default) for handlers installed without SA_RESTART (as
  * Python's are; a handler with SA_RESTART lets the wait resume); with the
- * portable backend (CT_PARK_LOT) signals never end a wait.
+ * portable backend (CT_PARK_LOT) signals never end a wait. As with any
+ * wait that a signal interrupts (CPython's own locks included), a signal
+ * whose handler runs in the instant before the thread goes to sleep does
+ * not end that wait; the next one does.
  *
  * The blocking calls of cthreading are not POSIX cancellation points:
  * pthread_cancel does not end them; ct_thread_interrupt does.

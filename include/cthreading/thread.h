@@ -80,7 +80,9 @@ CT_API void ct_thread_unref(ct_thread *t);
  * Does not wait for the target. Returns 0; CT_ESTARTED if it was started
  * before (or is the main or a dummy thread); CT_EINVAL for a stack size
  * under 32 KiB; CT_EAGAIN if the system refused a thread (the object is
- * then unchanged and may be started again).
+ * then unchanged and may be started again); CT_ESHUTDOWN once process
+ * exit has joined the non-daemon threads (Python: "can't create new
+ * thread at interpreter shutdown").
  */
 CT_API int ct_thread_start(ct_thread *t);
 
@@ -173,7 +175,8 @@ CT_API int ct_set_stack_size(size_t size);
  * `arg` (trace first, then profile). NULL removes it. The _all_threads
  * forms also call the hook at once, in the calling thread (C cannot run
  * code inside another thread), for every thread alive now, the caller
- * included. The getters store the current hook and argument (either
+ * included; a thread that is just starting while the call runs may get
+ * the hook twice (from the caller and in itself). The getters store the current hook and argument (either
  * pointer may be NULL).
  */
 typedef void (*ct_thread_hook)(ct_thread *t, void *arg);
@@ -205,7 +208,8 @@ CT_API void ct_default_excepthook(const ct_except_args *args, void *arg);
 /*
  * ct_start_new_thread - the low-level _thread.start_new_thread: start
  * fn(arg) on a new daemon thread (named "Thread-N") and store its ident
- * (ident may be NULL). Returns 0, CT_ENOMEM or CT_EAGAIN.
+ * (ident may be NULL). Returns 0, CT_ENOMEM, CT_EAGAIN or CT_ESHUTDOWN
+ * (as ct_thread_start).
  */
 CT_API int ct_start_new_thread(ct_thread_fn fn, void *arg, uint64_t *ident);
 
