@@ -15,7 +15,7 @@ static const struct entry table[] = {
     [CT_ETIMEOUT - CT_EBASE_] = {"CT_ETIMEOUT", "timeout must be a non-negative number or CT_FOREVER"},
     [CT_EOVERFLOW - CT_EBASE_] = {"CT_EOVERFLOW", "value too large (timeout above CT_TIMEOUT_MAX, or a count)"},
     [CT_ENOMEM - CT_EBASE_] = {"CT_ENOMEM", "out of memory"},
-    [CT_EAGAIN - CT_EBASE_] = {"CT_EAGAIN", "can't start new thread"},
+    [CT_EAGAIN - CT_EBASE_] = {"CT_EAGAIN", "can't start new thread or process"},
     [CT_ENOTLOCKED - CT_EBASE_] = {"CT_ENOTLOCKED", "release unlocked lock"},
     [CT_ENOTOWNER - CT_EBASE_] = {"CT_ENOTOWNER", "cannot release or wait on un-acquired lock"},
     [CT_ESTARTED - CT_EBASE_] = {"CT_ESTARTED", "threads can only be started once"},
@@ -30,10 +30,17 @@ static const struct entry table[] = {
     [CT_EFULL - CT_EBASE_] = {"CT_EFULL", "queue is full"},
     [CT_ESHUTDOWN - CT_EBASE_] = {"CT_ESHUTDOWN", "shut down"},
     [CT_ECANCELLED - CT_EBASE_] = {"CT_ECANCELLED", "future was cancelled"},
-    [CT_EBROKENPOOL - CT_EBASE_] = {"CT_EBROKENPOOL", "executor is broken (a worker initializer failed, or it was inherited across fork)"},
+    [CT_EBROKENPOOL - CT_EBASE_] = {"CT_EBROKENPOOL", "executor is broken (a worker initializer failed, a worker process died, or it was inherited across fork)"},
     [CT_ESTATE - CT_EBASE_] = {"CT_ESTATE", "operation not valid in the object's current state"},
     [CT_EINTERRUPTED - CT_EBASE_] = {"CT_EINTERRUPTED", "wait interrupted by ct_thread_interrupt"},
     [CT_EINTR - CT_EBASE_] = {"CT_EINTR", "wait interrupted by a signal"},
+    [CT_EOWNERDEAD - CT_EBASE_] = {"CT_EOWNERDEAD", "lock acquired, but a process died holding it: the data it guards may be inconsistent"},
+    [CT_ECLOSED - CT_EBASE_] = {"CT_ECLOSED", "object is closed"},
+    [CT_ENOENT - CT_EBASE_] = {"CT_ENOENT", "no shared memory segment of that name"},
+    [CT_EEXIST - CT_EBASE_] = {"CT_EEXIST", "a shared memory segment of that name exists"},
+    [CT_EPERM - CT_EBASE_] = {"CT_EPERM", "permission denied"},
+    [CT_EFORMAT - CT_EBASE_] = {"CT_EFORMAT", "not a cthreading shared memory segment, or of another layout version, or not fully created"},
+    [CT_EOS - CT_EBASE_] = {"CT_EOS", "the system refused a resource (processes, descriptors or memory)"},
 };
 
 _Static_assert(sizeof table / sizeof table[0] == CT_ELAST_ - CT_EBASE_, "one entry per code");

@@ -21,6 +21,12 @@ enum {
     CT__FORK_THREADS = 20,  /* the thread registry, hooks, exit handlers */
     CT__FORK_LOCAL = 30,    /* thread-local tables */
     CT__FORK_EXECUTOR = 40, /* the executor registry and every executor */
+    CT__FORK_PROCESS_OS = 50, /* descriptors children must not inherit */
+    CT__FORK_SHM = 52,        /* shared arenas and the segment registry */
+    CT__FORK_QUEUE = 53,      /* process queues closed in this process */
+    CT__FORK_PROCESS = 54,    /* the children registry, current/parent process */
+    CT__FORK_POOL = 56,       /* the process pool registry */
+    CT__FORK_FORKSERVER = 58, /* the forkserver's control socket */
 };
 
 struct ct__fork_hooks {

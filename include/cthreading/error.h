@@ -64,7 +64,8 @@ enum ct_error {
     CT_EOVERFLOW,
     /* MemoryError: an allocation failed. */
     CT_ENOMEM,
-    /* RuntimeError: the system refused to start a thread. */
+    /* RuntimeError / OSError: the system refused to start a thread or a
+     * process. */
     CT_EAGAIN,
     /* RuntimeError: release of a lock that is not locked. */
     CT_ENOTLOCKED,
@@ -98,8 +99,9 @@ enum ct_error {
     CT_ESHUTDOWN,
     /* concurrent.futures.CancelledError: the future was cancelled. */
     CT_ECANCELLED,
-    /* concurrent.futures.BrokenExecutor: a worker initializer failed, or
-     * the executor was inherited across fork and has no workers. */
+    /* concurrent.futures.BrokenExecutor (BrokenProcessPool): a worker
+     * initializer failed, a pool's worker process died, or the executor
+     * was inherited across fork and has no workers. */
     CT_EBROKENPOOL,
     /* RuntimeError / InvalidStateError: the operation is not valid in the
      * object's state (a Future already done, a lock still held at
@@ -111,6 +113,28 @@ enum ct_error {
     /* KeyboardInterrupt's way out: a signal handler ran during the wait,
      * in a thread that asked for that (ct_set_interrupt_on_signal). */
     CT_EINTR,
+    /* POSIX's EOWNERDEAD (Python has no equivalent): the caller now holds
+     * a process-shared Lock or RLock whose previous holder's process died
+     * holding it; the data it guards may be half-updated. The lock stays
+     * marked until ct_lock_consistent / ct_rlock_consistent. */
+    CT_EOWNERDEAD,
+    /* ValueError "... is closed": the object (a process, or a process
+     * queue in this process) was closed. */
+    CT_ECLOSED,
+    /* FileNotFoundError: no shared memory segment has that name. */
+    CT_ENOENT,
+    /* FileExistsError: a shared memory segment of that name exists. */
+    CT_EEXIST,
+    /* PermissionError: the system refused access (a segment's mode, a
+     * signal to another user's process). */
+    CT_EPERM,
+    /* A shared memory segment that is not one of cthreading's, of another
+     * layout version, still being created, or smaller than its header
+     * says: nothing of it is used. */
+    CT_EFORMAT,
+    /* OSError: the system refused a resource (processes, descriptors,
+     * shared memory space). */
+    CT_EOS,
     CT_ELAST_
 };
 
