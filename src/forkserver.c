@@ -363,9 +363,15 @@ static _Noreturn void helper_main(int srv, pid_t parent_pid)
 
 /* ---- the program's side ---- */
 
-/* The number of threads of this process (/proc), or -1 when unknown. */
+/* The number of threads of this process (/proc), or -1 when unknown.
+ * ThreadSanitizer runs a background thread of its own: not counted. */
 static int thread_count(void)
 {
+#ifdef CT_TSAN
+    const int own = 1;
+#else
+    const int own = 0;
+#endif
     FILE *f = fopen("/proc/self/stat", "re");
     if (!f)
         return -1;
@@ -382,7 +388,7 @@ static int thread_count(void)
         if (p)
             p++;
     }
-    return p ? atoi(p) : -1;
+    return p ? atoi(p) - own : -1;
 }
 
 static void lock_fs(void)
@@ -428,6 +434,14 @@ static int start_helper(void)
     started = true;
     unlock_fs();
     return 0;
+}
+
+pid_t ct__forkserver_helper_pid(void)
+{
+    lock_fs();
+    pid_t pid = started ? helper_pid : 0;
+    unlock_fs();
+    return pid;
 }
 
 int ct__forkserver_ensure(void)

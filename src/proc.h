@@ -153,5 +153,7 @@ CT__HIDDEN int ct__forkserver_read_status(int chan, int *status);
 /* Start the helper unless it runs: 0, CT_ESTATE (the program has
  * threads), CT_EAGAIN / CT_EOS. */
 CT__HIDDEN int ct__forkserver_ensure(void);
+/* The helper's pid when this process started it, else 0 (for tests). */
+CT__HIDDEN pid_t ct__forkserver_helper_pid(void);
 
 #endif

@@ -868,13 +868,13 @@ int ct_set_start_method(int method)
 {
     if (method != CT_START_FORK && method != CT_START_FORKSERVER)
         return CT_EINVAL;
-    if (method == CT_START_FORKSERVER) {
-        int rc = ct__forkserver_ensure();
-        if (rc)
-            return rc;
-    }
-    atomic_store_explicit(&default_method, method, memory_order_relaxed);
-    return 0;
+    /* Set first: the helper, a fork of this process, inherits the setting,
+     * so its children start their own children the same way. */
+    int old = atomic_exchange_explicit(&default_method, method, memory_order_relaxed);
+    int rc = method == CT_START_FORKSERVER ? ct__forkserver_ensure() : 0;
+    if (rc)
+        atomic_store_explicit(&default_method, old, memory_order_relaxed);
+    return rc;
 }
 
 int ct_get_start_method(void)
