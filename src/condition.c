@@ -297,3 +297,11 @@ int ct_condition_notify_all(ct_condition *cond)
 {
     return ct_condition_notify(cond, CT__WAKE_ALL);
 }
+
+int ct_condition_consistent(ct_condition *cond)
+{
+    struct ct__condition *c = C(cond);
+    if (c->kind == CT__COND_LOCK)
+        return ct_lock_consistent((ct_lock *)(void *)lock_of(c));
+    return ct_rlock_consistent((ct_rlock *)(void *)rlock_of(c));
+}

@@ -108,6 +108,12 @@ CT_API int ct_condition_notify(ct_condition *cond, int n);
 /* ct_condition_notify_all - wake every waiter; as ct_condition_notify. */
 CT_API int ct_condition_notify_all(ct_condition *cond);
 
+/* ct_condition_consistent - after CT_EOWNERDEAD, mark the condition's
+ * lock consistent again (ct_lock_consistent / ct_rlock_consistent of the
+ * lock, also of the condition's own RLock). The caller must hold it.
+ * Returns 0, CT_ENOTLOCKED or CT_ENOTOWNER. */
+CT_API int ct_condition_consistent(ct_condition *cond);
+
 #ifdef __cplusplus
 }
 #endif
