@@ -72,6 +72,7 @@ struct ct_process_queue {
 };
 
 #define SHARED CT__PARK_SHARED
+#define SLICE_NS 200000000LL /* 200 ms */
 #define WAIT_FLAGS (CT__PARK_SHARED | CT__PARK_INTERRUPTIBLE)
 
 /* ---- queues closed in this process ---- */
@@ -220,15 +221,47 @@ static int take(ct_lock *l)
     return rc;
 }
 
-/* After a change: wake one waiter counted in `waiting`, if any. The fence
- * pairs with the one in wait_for (the Dekker pair of the design block). */
-static void signal_one(_Atomic uint32_t *seq, _Atomic uint32_t *waiting)
+/* Wake one waiter parked on `seq`, if one is counted in `waiting`. The
+ * caller made its change with a sequentially consistent operation; this
+ * load is one too: with the waiter's count-then-look in wait_for, also
+ * sequentially consistent, that is the Dekker pair of the design block
+ * (operations rather than fences, which ThreadSanitizer cannot follow). */
+static void wake_one(_Atomic uint32_t *seq, _Atomic uint32_t *waiting)
 {
-    atomic_thread_fence(memory_order_seq_cst);
-    if (atomic_load_explicit(waiting, memory_order_relaxed)) {
+    if (atomic_load_explicit(waiting, memory_order_seq_cst)) {
         atomic_fetch_add_explicit(seq, 1, memory_order_release);
         ct__park_wake(seq, 1, SHARED);
     }
+}
+
+static void signal_one(_Atomic uint32_t *seq, _Atomic uint32_t *waiting)
+{
+    wake_one(seq, waiting);
+}
+
+/* After the put of message t. A consumer sleeps only after it saw the
+ * queue empty, so one is woken when this message is alone in the queue
+ * (head >= t, read after the commit and the fence); while more messages
+ * wait, the consumers that take them pass the wake on (after_get), so a
+ * burst of puts makes one wake-up, not one per message. Producers pass on
+ * the room they leave in the same way. */
+static void after_put(ct_process_queue *q, uint64_t t)
+{
+    uint64_t h = atomic_load_explicit(&q->head, memory_order_seq_cst);
+    if (h >= t)
+        wake_one(&q->not_empty, &q->getters);
+    if (t + 1 - h < q->capacity)
+        wake_one(&q->not_full, &q->putters);
+}
+
+/* After the get of message h: the mirror image. */
+static void after_get(ct_process_queue *q, uint64_t h)
+{
+    uint64_t t = atomic_load_explicit(&q->tail, memory_order_seq_cst);
+    if (t - h >= q->capacity)
+        wake_one(&q->not_full, &q->putters);
+    if (t > h + 1)
+        wake_one(&q->not_empty, &q->getters);
 }
 
 static void signal_all(_Atomic uint32_t *seq)
@@ -242,14 +275,29 @@ static void signal_all(_Atomic uint32_t *seq)
 static int wait_for(ct_process_queue *q, _Atomic uint32_t *seq, _Atomic uint32_t *waiting,
                     bool (*ready)(ct_process_queue *q), ct__deadline dl, const char *kind)
 {
-    atomic_fetch_add_explicit(waiting, 1, memory_order_relaxed);
-    atomic_thread_fence(memory_order_seq_cst);
+    atomic_fetch_add_explicit(waiting, 1, memory_order_seq_cst);
     uint32_t s = atomic_load_explicit(seq, memory_order_acquire);
     int rc = 0;
+    /* A woken waiter that dies before it takes its turn cannot pass the
+     * wake on: sleep in slices, so that the others find the work anyway
+     * (only then does a slice end anything). */
+    ct__deadline until = ct__now_ns() + SLICE_NS;
     if (!ready(q) && !ct__deadline_passed(dl))
-        rc = ct__park_wait(seq, s, dl, WAIT_FLAGS, q, kind);
+        rc = ct__park_wait(seq, s, until < dl ? until : dl, WAIT_FLAGS, q, kind);
     atomic_fetch_sub_explicit(waiting, 1, memory_order_relaxed);
     return rc == CT_EINTERRUPTED || rc == CT_EINTR ? rc : 0;
+}
+
+static bool shut(const ct_process_queue *q);
+
+/* A waiter leaving without its turn (timeout, interrupt) may have been
+ * the one woken for work that is there: hand the wake to another. */
+static int pass_on(ct_process_queue *q, _Atomic uint32_t *seq, _Atomic uint32_t *waiting,
+                   bool (*ready)(ct_process_queue *q), int rc)
+{
+    if (ready(q))
+        signal_one(seq, waiting);
+    return rc;
 }
 
 static bool shut(const ct_process_queue *q)
@@ -259,23 +307,23 @@ static bool shut(const ct_process_queue *q)
 
 static bool has_room(ct_process_queue *q)
 {
-    return atomic_load_explicit(&q->tail, memory_order_relaxed) -
-                   atomic_load_explicit(&q->head, memory_order_acquire) <
+    return atomic_load_explicit(&q->tail, memory_order_seq_cst) -
+                   atomic_load_explicit(&q->head, memory_order_seq_cst) <
                q->capacity ||
            shut(q);
 }
 
 static bool has_message(ct_process_queue *q)
 {
-    return atomic_load_explicit(&q->tail, memory_order_acquire) !=
-               atomic_load_explicit(&q->head, memory_order_relaxed) ||
+    return atomic_load_explicit(&q->tail, memory_order_seq_cst) !=
+               atomic_load_explicit(&q->head, memory_order_seq_cst) ||
            shut(q);
 }
 
 static bool all_done(ct_process_queue *q)
 {
-    return atomic_load_explicit(&q->done, memory_order_acquire) >=
-           atomic_load_explicit(&q->tail, memory_order_acquire);
+    return atomic_load_explicit(&q->done, memory_order_seq_cst) >=
+           atomic_load_explicit(&q->tail, memory_order_seq_cst);
 }
 
 /* ---- put / get ---- */
@@ -307,10 +355,11 @@ int ct_process_queue_put(ct_process_queue *q, const void *data, size_t size, dou
             if (size)
                 memcpy(s->data, data, size);
             s->size = size;
-            /* The commit: the message exists from here on. */
-            atomic_store_explicit(&q->tail, t + 1, memory_order_release);
+            /* The commit: the message exists from here on. seq_cst: the
+             * first half of the Dekker pair with the waiters (wake_one). */
+            atomic_store_explicit(&q->tail, t + 1, memory_order_seq_cst);
             ct_lock_release(&q->put_lock);
-            signal_one(&q->not_empty, &q->getters);
+            after_put(q, t);
             return 0;
         }
         ct_lock_release(&q->put_lock);
@@ -320,10 +369,10 @@ int ct_process_queue_put(ct_process_queue *q, const void *data, size_t size, dou
             have_dl = true;
             CT__SPIN_WHILE(!has_room(q));
         } else if (ct__deadline_passed(dl)) {
-            return CT_EFULL;
+            return pass_on(q, &q->not_full, &q->putters, has_room, CT_EFULL);
         }
         if ((rc = wait_for(q, &q->not_full, &q->putters, has_room, dl, "process queue put")) != 0)
-            return rc;
+            return pass_on(q, &q->not_full, &q->putters, has_room, rc);
     }
 }
 
@@ -358,9 +407,9 @@ int ct_process_queue_get(ct_process_queue *q, void *buf, size_t cap, size_t *siz
             if (n)
                 memcpy(buf, s->data, (size_t)n);
             /* The commit: the message is the caller's from here on. */
-            atomic_store_explicit(&q->head, h + 1, memory_order_release);
+            atomic_store_explicit(&q->head, h + 1, memory_order_seq_cst);
             ct_lock_release(&q->get_lock);
-            signal_one(&q->not_full, &q->putters);
+            after_get(q, h);
             return 0;
         }
         ct_lock_release(&q->get_lock);
@@ -372,11 +421,11 @@ int ct_process_queue_get(ct_process_queue *q, void *buf, size_t cap, size_t *siz
             have_dl = true;
             CT__SPIN_WHILE(!has_message(q));
         } else if (ct__deadline_passed(dl)) {
-            return CT_EEMPTY;
+            return pass_on(q, &q->not_empty, &q->getters, has_message, CT_EEMPTY);
         }
         if ((rc = wait_for(q, &q->not_empty, &q->getters, has_message, dl, "process queue get")) !=
             0)
-            return rc;
+            return pass_on(q, &q->not_empty, &q->getters, has_message, rc);
     }
 }
 
@@ -438,7 +487,7 @@ int ct_process_queue_task_done(ct_process_queue *q)
     do {
         if (d >= atomic_load_explicit(&q->tail, memory_order_acquire))
             return CT_ETASKDONE;
-    } while (!atomic_compare_exchange_weak_explicit(&q->done, &d, d + 1, memory_order_acq_rel,
+    } while (!atomic_compare_exchange_weak_explicit(&q->done, &d, d + 1, memory_order_seq_cst,
                                                     memory_order_relaxed));
     if (all_done(q))
         signal_one(&q->all_done, &q->joiners);
