@@ -370,6 +370,10 @@ static bool reap(struct ct_process *p)
 
 static void process_exit_handler(void *arg);
 
+/* Register the exit handler that joins this process's children. Once
+ * exit has begun that is no longer possible (CT_ESHUTDOWN): a child
+ * started from then on (by a pool's manager finishing queued work, say)
+ * is joined by whoever started it, not by the handler. */
 static int ensure_exit_handler(void)
 {
     locked(&reg_lock);
@@ -377,6 +381,8 @@ static int ensure_exit_handler(void)
     if (!atexit_registered) {
         rc = ct_register_atexit(process_exit_handler, NULL, CT_ATEXIT_AFTER_JOIN);
         atexit_registered = rc == 0;
+        if (rc == CT_ESHUTDOWN)
+            rc = 0;
     }
     unlocked(&reg_lock);
     return rc;
