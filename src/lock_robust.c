@@ -14,9 +14,10 @@
  * contender spins briefly, then sets WAITERS and parks on the word (a
  * shared futex). It parks in slices: after watching the same holder for
  * a slice (2 ms, doubling up to 200 ms) it checks that the holder still
- * runs (ct__robust_pid_alive: /proc/<pid>/stat exists, is not a zombie,
- * and started at the time the tag records, so a recycled pid is not
- * mistaken for the holder). If the holder is gone, the contender swaps
+ * runs (ct__robust_pid_alive: kill(pid, 0) finds the process, /proc says
+ * it is not a zombie, and it started at the time the tag records, so a
+ * recycled pid is not mistaken for the holder). If the holder is gone,
+ * the contender swaps
  * the exact word it saw for its own, with DIRTY and WAITERS set: only one
  * contender can win that swap, and a holder that released meanwhile
  * changed the word, so a live holder is never robbed. The winner returns

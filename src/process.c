@@ -86,7 +86,7 @@ struct ct_process {
     int chan;            /* forkserver: carries the exit status, -1 */
     bool chan_eof;       /* the helper died: wait on the pidfd instead */
     int parent_w;        /* no pidfd: keeps the child's parent sentinel open */
-    bool closed;
+    _Atomic bool closed; /* written under lock, read without */
     bool registered;     /* in `children`, under reg_lock */
     struct ct__node link;
 };
@@ -116,6 +116,11 @@ static void locked(ct_lock *l)
 static void unlocked(ct_lock *l)
 {
     ct_lock_release(l);
+}
+
+static bool is_closed(const struct ct_process *p)
+{
+    return atomic_load_explicit(&((struct ct_process *)p)->closed, memory_order_relaxed);
 }
 
 static bool foreign(const struct ct_process *p)
@@ -507,7 +512,7 @@ int ct__process_start_fds(ct_process *p, const int *fds, int nfds)
         return CT_ESTARTED;
     if (foreign(p))
         return CT_ESTATE;
-    if (p->closed)
+    if (is_closed(p))
         return CT_ECLOSED;
     int method = p->method ? p->method : atomic_load_explicit(&default_method, memory_order_relaxed);
     if (method == CT_START_FORKSERVER && p->arg && p->arg_size == 0)
@@ -574,7 +579,7 @@ _Noreturn void ct__process_child_run(const struct ct__child_setup *setup, ct_pro
     ct_lock_init(&me->lock, 0);
     me->pidfd = me->sentinel = me->chan = me->parent_w = -1;
     me->registered = false;
-    me->closed = false;
+    atomic_store_explicit(&me->closed, false, memory_order_relaxed);
     atomic_store_explicit(&me->daemon, setup->daemon, memory_order_relaxed);
     atomic_store_explicit(&me->pid, getpid(), memory_order_relaxed);
     atomic_store_explicit(&me->state, STARTED, memory_order_relaxed);
@@ -625,7 +630,7 @@ _Noreturn void ct_process_exit(int code)
 
 static int check_child(struct ct_process *p)
 {
-    if (p->closed)
+    if (is_closed(p))
         return CT_ECLOSED;
     if (p->kind == KIND_SELF || p->kind == KIND_MAIN)
         return CT_EDEADLK;
@@ -681,7 +686,7 @@ int ct_process_join(ct_process *p, double timeout)
 
 bool ct_process_is_alive(ct_process *p)
 {
-    if (p->closed)
+    if (is_closed(p))
         return false;
     switch (p->kind) {
     case KIND_SELF:
@@ -698,7 +703,7 @@ bool ct_process_is_alive(ct_process *p)
 
 int ct_process_exitcode(ct_process *p)
 {
-    if (p->kind == KIND_NORMAL && !p->closed && !foreign(p) &&
+    if (p->kind == KIND_NORMAL && !is_closed(p) && !foreign(p) &&
         atomic_load_explicit(&p->state, memory_order_acquire) == STARTED)
         reap(p);
     if (atomic_load_explicit(&p->state, memory_order_acquire) != ENDED || p->kind != KIND_NORMAL)
@@ -795,7 +800,7 @@ int ct_process_close(ct_process *p)
         rc = CT_ESTATE;
     } else {
         close_fds(p);
-        p->closed = true;
+        atomic_store_explicit(&p->closed, true, memory_order_relaxed);
     }
     unlocked(&p->lock);
     if (ended)
@@ -805,7 +810,7 @@ int ct_process_close(ct_process *p)
 
 int ct_process_sentinel(ct_process *p, int *fd)
 {
-    if (p->closed)
+    if (is_closed(p))
         return CT_ECLOSED;
     if (p->kind == KIND_PARENT && p->sentinel >= 0) {
         *fd = p->sentinel;

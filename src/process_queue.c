@@ -21,15 +21,20 @@
  * read.
  *
  * Waiting (parked on shared futexes, CT__PARK_SHARED): a waiting consumer
- * counts itself in `getters` and parks on the change counter `not_empty`;
- * a put that finds getters > 0 after its commit advances not_empty and
- * wakes one. The count and the index are a Dekker pair: the waiter does
- * getters++, fence, then reads tail; the producer stores tail, fence,
- * then reads getters; with both fences sequentially consistent, either
- * the waiter sees the message or the producer sees the waiter. Producers
- * waiting for room (`putters`, `not_full`) and joiners (`joiners`,
- * `all_done`) work the same way. Shutdown advances all three counters
- * and wakes everybody.
+ * counts itself in `getters` and parks on the change counter `not_empty`.
+ * A consumer parks only after it saw the queue empty, so a put wakes one
+ * when its message is alone in the queue; while more messages wait, each
+ * consumer that takes one and sees others left wakes the next (a burst
+ * of puts makes one wake-up, not one per message). The count and the
+ * index are a Dekker pair: the waiter increments getters, then reads
+ * tail; the producer stores tail, then reads getters; all four accesses
+ * are sequentially consistent, so either the waiter sees the message or
+ * the producer sees the waiter. Producers waiting for room (`putters`,
+ * `not_full`) and joiners (`joiners`, `all_done`) work the same way. A
+ * waiter that leaves without its turn (timeout, interrupt) passes a wake
+ * on; one that is killed cannot, so waiters sleep in slices of 200 ms and
+ * look again (only after such a death does a slice end anything).
+ * Shutdown advances all three counters and wakes everybody.
  */
 #include <stdlib.h>
 #include <string.h>
