@@ -132,9 +132,11 @@ CT_API void ct_process_unref(ct_process *p);
  * CT_ECLOSED; CT_ESTATE (the calling process is a daemon, which may not
  * have children, as in Python; a process object inherited from another
  * process; the forkserver is not running and cannot be started now, as
- * the program has threads); CT_EAGAIN (the system refused a process);
- * CT_EOS (out of descriptors); CT_ENOMEM. On failure the object is as it
- * was and may be started again.
+ * the program has threads); CT_EINVAL (the start method is the
+ * forkserver and the argument a pointer of size 0); CT_EAGAIN (the system
+ * refused a process); CT_EOS (out of descriptors, or the forkserver child
+ * could not map the shared memory at the parent's addresses); CT_ENOMEM.
+ * On failure the object is as it was and may be started again.
  */
 CT_API int ct_process_start(ct_process *p);
 
@@ -196,9 +198,11 @@ CT_API int ct_process_close(ct_process *p);
 
 /*
  * ct_process_sentinel - a descriptor that becomes readable when the
- * process ends, for poll/epoll (Python's sentinel). It belongs to the
- * process object: do not close it; it is valid until ct_process_close or
- * the last unref. Returns 0 with *fd; CT_ENOTSTARTED; CT_ECLOSED.
+ * process ends, for poll/epoll (Python's sentinel); also for the parent
+ * process (ct_parent_process). It belongs to the process object: do not
+ * close it, nor read from it; it is valid until ct_process_close or the
+ * last unref. Returns 0 with *fd; CT_ENOTSTARTED (also for the current
+ * process); CT_ECLOSED.
  */
 CT_API int ct_process_sentinel(ct_process *p, int *fd);
 
