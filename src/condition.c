@@ -77,6 +77,7 @@ int ct_condition_init(ct_condition *cond, const ct_condition_opts *opts)
     else
         c->lock.ptr = lock;
     c->park_flags = pf;
+    ct__diag_forget(c);
     c->waiters = (struct ct__list){0};
     atomic_init(&c->seq, 0);
     atomic_init(&c->list_lock, 0);
@@ -89,7 +90,10 @@ int ct_condition_destroy(ct_condition *cond)
     list_lock(c);
     int busy = c->waiters.head != NULL;
     list_unlock(c);
-    return busy ? CT_ESTATE : 0;
+    if (busy)
+        return CT_ESTATE;
+    ct__diag_forget(c);
+    return 0;
 }
 
 /* The lock given at init (see struct ct__condition). */
@@ -114,7 +118,8 @@ int ct_condition_acquire(ct_condition *cond, double timeout)
 {
     struct ct__condition *c = C(cond);
     if (c->kind == CT__COND_LOCK)
-        return ct__lock_acquire(lock_of(c), timeout);
+        return ct__lock_acquire_tracked(lock_of(c), lock_of(c), timeout,
+                                        __builtin_return_address(0));
     return ct_rlock_acquire((ct_rlock *)(void *)rlock_of(c), timeout);
 }
 
@@ -122,7 +127,7 @@ int ct_condition_release(ct_condition *cond)
 {
     struct ct__condition *c = C(cond);
     if (c->kind == CT__COND_LOCK)
-        return ct__lock_release(lock_of(c));
+        return ct_lock_release((ct_lock *)(void *)lock_of(c));
     return ct_rlock_release((ct_rlock *)(void *)rlock_of(c));
 }
 
@@ -137,6 +142,7 @@ static bool held(struct ct__condition *c)
 static uint32_t release_save(struct ct__condition *c)
 {
     if (c->kind == CT__COND_LOCK) {
+        ct__diag_released(lock_of(c));
         ct__lock_release(lock_of(c));
         return 1;
     }
@@ -145,9 +151,10 @@ static uint32_t release_save(struct ct__condition *c)
 
 static void acquire_restore(struct ct__condition *c, uint32_t saved)
 {
-    if (c->kind == CT__COND_LOCK)
+    if (c->kind == CT__COND_LOCK) {
         ct__lock_acquire_forever(lock_of(c));
-    else
+        ct__diag_reacquired(lock_of(c));
+    } else
         ct__rlock_restore(rlock_of(c), saved);
 }
 

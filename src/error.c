@@ -34,13 +34,14 @@ static const struct entry table[] = {
     [CT_ESTATE - CT_EBASE_] = {"CT_ESTATE", "operation not valid in the object's current state"},
     [CT_EINTERRUPTED - CT_EBASE_] = {"CT_EINTERRUPTED", "wait interrupted by ct_thread_interrupt"},
     [CT_EINTR - CT_EBASE_] = {"CT_EINTR", "wait interrupted by a signal"},
+    [CT_EDESTROYED - CT_EBASE_] = {"CT_EDESTROYED", "the object was destroyed"},
+    [CT_ENORES - CT_EBASE_] = {"CT_ENORES", "the system is out of a resource (file descriptors, processes or shared memory)"},
     [CT_EOWNERDEAD - CT_EBASE_] = {"CT_EOWNERDEAD", "lock acquired, but a process died holding it: the data it guards may be inconsistent"},
     [CT_ECLOSED - CT_EBASE_] = {"CT_ECLOSED", "object is closed"},
     [CT_ENOENT - CT_EBASE_] = {"CT_ENOENT", "no shared memory segment of that name"},
     [CT_EEXIST - CT_EBASE_] = {"CT_EEXIST", "a shared memory segment of that name exists"},
     [CT_EPERM - CT_EBASE_] = {"CT_EPERM", "permission denied"},
     [CT_EFORMAT - CT_EBASE_] = {"CT_EFORMAT", "not a cthreading shared memory segment, or of another layout version, or not fully created"},
-    [CT_EOS - CT_EBASE_] = {"CT_EOS", "the system refused a resource (processes, descriptors or memory)"},
 };
 
 _Static_assert(sizeof table / sizeof table[0] == CT_ELAST_ - CT_EBASE_, "one entry per code");

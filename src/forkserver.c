@@ -644,14 +644,4 @@ static void fs_child(void)
     helper_pid = 0;
 }
 
-static struct ct__fork_hooks fork_hooks = {
-    .level = CT__FORK_FORKSERVER,
-    .prepare = fs_prepare,
-    .parent = fs_parent,
-    .child = fs_child,
-};
-
-__attribute__((constructor)) static void forkserver_init(void)
-{
-    ct__fork_register(&fork_hooks);
-}
+CT__FORK_HOOKS(CT__FORK_FORKSERVER, fs_prepare, fs_parent, fs_child)

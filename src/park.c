@@ -38,12 +38,7 @@ static void forget_ids(void)
     atomic_store_explicit(&next_thread_no, 0, memory_order_relaxed);
 }
 
-static struct ct__fork_hooks fork_hooks = {.level = CT__FORK_PARK, .child = forget_ids};
-
-__attribute__((constructor)) static void park_init(void)
-{
-    ct__fork_register(&fork_hooks);
-}
+CT__FORK_HOOKS(CT__FORK_PARK, NULL, NULL, forget_ids)
 
 uint64_t ct__self_id_slow(void)
 {

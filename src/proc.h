@@ -28,9 +28,9 @@ CT__HIDDEN int ct__pidfd_kill(int pidfd, int sig);
 CT__HIDDEN bool ct__pidfd_supported(void);
 CT__HIDDEN void ct__set_no_pidfd(bool off);
 
-/* A system error as a result code: EMFILE and friends are CT_EOS, ENOMEM
+/* A system error as a result code: EMFILE and friends are CT_ENORES, ENOMEM
  * CT_ENOMEM, EACCES / EPERM CT_EPERM, ENOENT CT_ENOENT, EEXIST CT_EEXIST,
- * EAGAIN CT_EAGAIN, anything else CT_EOS. */
+ * EAGAIN CT_EAGAIN, anything else CT_ENORES. */
 CT__HIDDEN int ct__errno_code(int err);
 
 /* Write / read exactly n bytes, retrying after EINTR. 0, or the errno
@@ -88,7 +88,7 @@ CT__HIDDEN int ct__segments_snapshot(struct ct__segment **out, size_t *n);
 CT__HIDDEN void ct__segments_free(struct ct__segment *segs, size_t n);
 /* In a forkserver child: map a parent's segment at the parent's address
  * (or find it there already, inherited by the helper) and register it.
- * 0, or CT_EOS when the address is taken by something else. */
+ * 0, or CT_ENORES when the address is taken by something else. */
 CT__HIDDEN int ct__segment_adopt(const struct ct__segment *s, int kind);
 /* Whether the block at p belongs to this process's allocator (it was
  * allocated by this process, not inherited). */
@@ -151,7 +151,7 @@ CT__HIDDEN int ct__forkserver_spawn(struct ct__fs_start *req);
  * there yet. */
 CT__HIDDEN int ct__forkserver_read_status(int chan, int *status);
 /* Start the helper unless it runs: 0, CT_ESTATE (the program has
- * threads), CT_EAGAIN / CT_EOS. */
+ * threads), CT_EAGAIN / CT_ENORES. */
 CT__HIDDEN int ct__forkserver_ensure(void);
 /* The helper's pid when this process started it, else 0 (for tests). */
 CT__HIDDEN pid_t ct__forkserver_helper_pid(void);

@@ -940,12 +940,7 @@ static void proc_child(void)
     ct_lock_init(&reg_lock, 0);
 }
 
-static struct ct__fork_hooks fork_hooks = {
-    .level = CT__FORK_PROCESS,
-    .prepare = proc_prepare,
-    .parent = proc_parent,
-    .child = proc_child,
-};
+CT__FORK_HOOKS(CT__FORK_PROCESS, proc_prepare, proc_parent, proc_child)
 
 __attribute__((constructor)) static void process_init(void)
 {
@@ -953,5 +948,4 @@ __attribute__((constructor)) static void process_init(void)
     if (!current)
         ct__die("allocating the main process", 0);
     atomic_store_explicit(&current->state, STARTED, memory_order_relaxed);
-    ct__fork_register(&fork_hooks);
 }

@@ -81,7 +81,7 @@ int ct__errno_code(int err)
     case ENAMETOOLONG:
         return CT_EINVAL;
     default:
-        return CT_EOS;
+        return CT_ENORES;
     }
 }
 
@@ -190,14 +190,4 @@ static void fds_child(void)
     ct_lock_init(&fds_lock, 0);
 }
 
-static struct ct__fork_hooks fork_hooks = {
-    .level = CT__FORK_PROCESS_OS,
-    .prepare = fds_prepare,
-    .parent = fds_parent,
-    .child = fds_child,
-};
-
-__attribute__((constructor)) static void process_os_init(void)
-{
-    ct__fork_register(&fork_hooks);
-}
+CT__FORK_HOOKS(CT__FORK_PROCESS_OS, fds_prepare, fds_parent, fds_child)

@@ -749,14 +749,4 @@ static void pool_child(void)
     atexit_done = false;
 }
 
-static struct ct__fork_hooks fork_hooks = {
-    .level = CT__FORK_POOL,
-    .prepare = pool_prepare,
-    .parent = pool_parent,
-    .child = pool_child,
-};
-
-__attribute__((constructor)) static void pool_init(void)
-{
-    ct__fork_register(&fork_hooks);
-}
+CT__FORK_HOOKS(CT__FORK_POOL, pool_prepare, pool_parent, pool_child)

@@ -150,17 +150,7 @@ static void closed_child(void)
     ct_lock_init(&closed_lock, 0);
 }
 
-static struct ct__fork_hooks fork_hooks = {
-    .level = CT__FORK_QUEUE,
-    .prepare = closed_prepare,
-    .parent = closed_parent,
-    .child = closed_child,
-};
-
-__attribute__((constructor)) static void process_queue_init(void)
-{
-    ct__fork_register(&fork_hooks);
-}
+CT__FORK_HOOKS(CT__FORK_QUEUE, closed_prepare, closed_parent, closed_child)
 
 /* ---- creation ---- */
 

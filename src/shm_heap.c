@@ -164,7 +164,7 @@ static int new_segment(size_t len, int kind, void **addr, int *fd_out, uint64_t 
     if (p == MAP_FAILED) {
         err = errno;
         close(fd);
-        return err == ENOMEM ? CT_ENOMEM : CT_EOS;
+        return err == ENOMEM ? CT_ENOMEM : CT_ENORES;
     }
     struct ct__seg_header *h = p;
     h->magic = CT__SEG_MAGIC;
@@ -452,7 +452,7 @@ int ct__segment_adopt(const struct ct__segment *want, int kind)
         p = MAP_FAILED;
     }
     if (p == MAP_FAILED) {
-        rc = CT_EOS;
+        rc = CT_ENORES;
         close(want->fd);
     } else {
         struct seg *s = link_seg(p, want->len, want->fd, want->id, kind);
@@ -483,14 +483,4 @@ static void heap_child(void)
     ct_lock_init(&heap_lock, 0);
 }
 
-static struct ct__fork_hooks fork_hooks = {
-    .level = CT__FORK_SHM,
-    .prepare = heap_prepare,
-    .parent = heap_parent,
-    .child = heap_child,
-};
-
-__attribute__((constructor)) static void shm_heap_init(void)
-{
-    ct__fork_register(&fork_hooks);
-}
+CT__FORK_HOOKS(CT__FORK_SHM, heap_prepare, heap_parent, heap_child)

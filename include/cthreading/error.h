@@ -113,6 +113,13 @@ enum ct_error {
     /* KeyboardInterrupt's way out: a signal handler ran during the wait,
      * in a thread that asked for that (ct_set_interrupt_on_signal). */
     CT_EINTR,
+    /* ValueError: the primitive was destroyed (its _destroy was called and
+     * it was not initialised again). */
+    CT_EDESTROYED,
+    /* OSError: the system is out of a resource the call needs (file
+     * descriptors, for an object's readiness descriptor; processes or
+     * shared memory space, for the process layer). */
+    CT_ENORES,
     /* POSIX's EOWNERDEAD (Python has no equivalent): the caller now holds
      * a process-shared Lock or RLock whose previous holder's process died
      * holding it; the data it guards may be half-updated. The lock stays
@@ -132,9 +139,6 @@ enum ct_error {
      * layout version, still being created, or smaller than its header
      * says: nothing of it is used. */
     CT_EFORMAT,
-    /* OSError: the system refused a resource (processes, descriptors,
-     * shared memory space). */
-    CT_EOS,
     CT_ELAST_
 };
 

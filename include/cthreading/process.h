@@ -134,7 +134,7 @@ CT_API void ct_process_unref(ct_process *p);
  * process; the forkserver is not running and cannot be started now, as
  * the program has threads); CT_EINVAL (the start method is the
  * forkserver and the argument a pointer of size 0); CT_EAGAIN (the system
- * refused a process); CT_EOS (out of descriptors, or the forkserver child
+ * refused a process); CT_ENORES (out of descriptors, or the forkserver child
  * could not map the shared memory at the parent's addresses); CT_ENOMEM.
  * On failure the object is as it was and may be started again.
  */
@@ -237,7 +237,7 @@ CT_API int ct_cpu_count(void);
  * call it early in main, while the program has one thread. Returns 0,
  * CT_EINVAL (unknown method), CT_ESTATE (the forkserver is asked for and
  * not running, and the program already has more than one thread),
- * CT_EAGAIN / CT_EOS (the helper could not be started).
+ * CT_EAGAIN / CT_ENORES (the helper could not be started).
  * ct_get_start_method - the current setting (CT_START_FORK at first).
  */
 CT_API int ct_set_start_method(int method);

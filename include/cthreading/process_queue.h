@@ -59,7 +59,7 @@ typedef struct ct_process_queue_opts {
  * reference in *out (counted in this process only, as for Values). The
  * last unref in the creating process frees it: join the processes that
  * use it first. Returns 0, CT_EINVAL (flags, sizes too large), CT_ENOMEM,
- * CT_EOS.
+ * CT_ENORES.
  */
 CT_API int ct_process_queue_new(ct_process_queue **out, const ct_process_queue_opts *opts);
 CT_API ct_process_queue *ct_process_queue_ref(ct_process_queue *q);

@@ -53,7 +53,7 @@ extern "C" {
 /*
  * ct_shared_alloc - `size` bytes of zeroed shared memory, aligned to 64
  * bytes, in *out. Does not block for long. Returns 0, CT_EINVAL (size 0
- * or absurd), CT_ENOMEM, CT_EOS (no descriptor or shared memory left).
+ * or absurd), CT_ENOMEM, CT_ENORES (no descriptor or shared memory left).
  */
 CT_API int ct_shared_alloc(void **out, size_t size);
 
@@ -93,7 +93,7 @@ typedef struct ct_value_opts {
  * ct_value_new - a Value in shared memory (Python's Value(typecode, v)).
  * Stores one reference in *out. Returns 0, CT_EINVAL (unknown typecode,
  * size given with a typecode or missing without, CT_SHARED_RAW with
- * rlock, unknown flag), CT_ENOMEM, CT_EOS.
+ * rlock, unknown flag), CT_ENOMEM, CT_ENORES.
  */
 CT_API int ct_value_new(ct_value **out, const ct_value_opts *opts);
 CT_API ct_value *ct_value_ref(ct_value *v);
@@ -183,7 +183,7 @@ typedef struct ct_shared_memory_opts {
  * Stores one reference in *out. Returns 0, CT_EINVAL (bad name, size 0
  * on create, size larger than the segment on attach, unknown flag),
  * CT_EEXIST, CT_ENOENT (attach: no such name), CT_EPERM, CT_EFORMAT,
- * CT_ENOMEM, CT_EOS.
+ * CT_ENOMEM, CT_ENORES.
  */
 CT_API int ct_shared_memory_new(ct_shared_memory **out, const ct_shared_memory_opts *opts);
 CT_API ct_shared_memory *ct_shared_memory_ref(ct_shared_memory *m);
