@@ -88,14 +88,19 @@ static inline void join_or_kill(ct_process *p, double timeout)
                   ct_errname(rc));
 }
 
-/* Join, expect exit code `code`, drop the reference. */
-static inline void expect_exit(ct_process *p, int code)
+/* Join (up to `timeout`), expect exit code `code`, drop the reference. */
+static inline void expect_exit_within(ct_process *p, int code, double timeout)
 {
-    join_or_kill(p, 30);
+    join_or_kill(p, timeout);
     int got = ct_process_exitcode(p);
     ck_assert_msg(got == code, "%s (%s) exited with %d, expected %d", ct_process_name(p),
                   method_name, got, code);
     ct_process_unref(p);
+}
+
+static inline void expect_exit(ct_process *p, int code)
+{
+    expect_exit_within(p, code, 30);
 }
 
 static inline void *shared(size_t size)

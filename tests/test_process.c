@@ -258,7 +258,7 @@ static int kill_process(int (*meth)(ct_process *))
     ck_assert_int_eq(ct_process_exitcode(p), CT_EXITCODE_NONE);
     double t0 = ct_monotonic();
     ck_assert_ct_err(ct_process_join(p, 0), CT_ETIMEDOUT);
-    ck_assert(ct_monotonic() - t0 < 1.0);
+    ck_assert(ct_monotonic() - t0 < 5.0); /* does not wait (a starved machine may lag) */
     ck_assert(ct_process_is_alive(p));
     ck_assert_ct(meth(p));
     join_or_kill(p, 10);

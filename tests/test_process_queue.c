@@ -91,7 +91,7 @@ START_TEST(test_put)
     double t0 = ct_monotonic();
     ck_assert_ct_err(put_int(c->q, 7, 0), CT_EFULL);
     ck_assert_ct_err(ct_process_queue_put_nowait(c->q, &six, sizeof six), CT_EFULL);
-    ck_assert(ct_monotonic() - t0 < 0.5);
+    ck_assert(ct_monotonic() - t0 < 5.0); /* no wait (slack for a starved machine) */
     t0 = ct_monotonic();
     ck_assert_ct_err(put_int(c->q, 7, 0.1), CT_EFULL);
     ck_assert(ct_monotonic() - t0 >= 0.09);
@@ -141,7 +141,7 @@ START_TEST(test_get)
     double t0 = ct_monotonic();
     ck_assert_ct_err(get_int(c->q, &v, 0), CT_EEMPTY);
     ck_assert_ct_err(ct_process_queue_get_nowait(c->q, &v, sizeof v, &n), CT_EEMPTY);
-    ck_assert(ct_monotonic() - t0 < 0.5);
+    ck_assert(ct_monotonic() - t0 < 5.0); /* no wait (slack for a starved machine) */
     t0 = ct_monotonic();
     ck_assert_ct_err(get_int(c->q, &v, 0.1), CT_EEMPTY);
     ck_assert(ct_monotonic() - t0 >= 0.09);
@@ -422,6 +422,9 @@ END_TEST
 /* ---- a million messages ---- */
 
 #define MILLION 1000000L
+/* Well under a second here; minutes on a machine starved of CPU (the
+ * suite is meant to pass under nice -n 19 beside busy loops). */
+#define LONG 600.0
 #define PRODUCERS 2
 #define CONSUMERS 3
 
@@ -448,7 +451,7 @@ static int produce(void *arg)
     die_with_parent();
     struct role *r = arg;
     for (long i = r->index; i < MILLION; i += PRODUCERS)
-        if (ct_process_queue_put(r->b->q, &i, sizeof i, 60) != 0)
+        if (ct_process_queue_put(r->b->q, &i, sizeof i, LONG) != 0)
             return 1;
     return 0;
 }
@@ -461,7 +464,7 @@ static int consume(void *arg)
     for (;;) {
         long v;
         size_t n;
-        if (ct_process_queue_get(b->q, &v, sizeof v, &n, 60) != 0 || n != sizeof v)
+        if (ct_process_queue_get(b->q, &v, sizeof v, &n, LONG) != 0 || n != sizeof v)
             return 1;
         if (v < 0)
             return 0;
@@ -499,21 +502,21 @@ static void million(bool kill_one)
     if (kill_one) {
         /* Consumer 0 is killed while it takes messages as fast as it can:
          * in, or near, a get. */
-        ck_assert_ct(ct_event_wait(&b->victim_going, 120));
+        ck_assert_ct(ct_event_wait(&b->victim_going, LONG));
         ck_assert_ct(ct_process_kill(cons[0]));
-        expect_exit(cons[0], -SIGKILL);
+        expect_exit_within(cons[0], -SIGKILL, LONG);
         cons[0] = NULL;
         survivors--;
     }
     for (int i = 0; i < PRODUCERS; i++)
-        expect_exit(prod[i], 0);
+        expect_exit_within(prod[i], 0, LONG);
     for (int i = 0; i < survivors; i++) {
         long stop = -1;
-        ck_assert_ct(ct_process_queue_put(b->q, &stop, sizeof stop, 60));
+        ck_assert_ct(ct_process_queue_put(b->q, &stop, sizeof stop, LONG));
     }
     for (int i = 0; i < CONSUMERS; i++)
         if (cons[i])
-            expect_exit(cons[i], 0);
+            expect_exit_within(cons[i], 0, LONG);
     ck_assert_int_eq(ct_process_queue_qsize(b->q), 0);
     long count = 0, sum = 0;
     for (int i = 0; i < CONSUMERS; i++) {
@@ -654,8 +657,8 @@ static Suite *make_suite(void)
     CT_ADD_TEST_METHODS(s, test_shutdown, 30);
     CT_ADD_TEST_METHODS(s, test_shutdown_immediate, 30);
     CT_ADD_TEST(s, test_get_interrupted, 30);
-    CT_ADD_TEST_METHODS(s, test_million_messages, 240);
-    CT_ADD_TEST_METHODS(s, test_million_messages_consumer_killed, 240);
+    CT_ADD_TEST_METHODS(s, test_million_messages, 700);
+    CT_ADD_TEST_METHODS(s, test_million_messages_consumer_killed, 700);
     CT_ADD_TEST_METHODS(s, test_consumer_dies_holding_queue_lock, 30);
     CT_ADD_TEST_METHODS(s, test_producer_dies_holding_queue_lock, 30);
     return s;
