@@ -6,12 +6,14 @@
  * ordered by sleeping (shared Events order the processes).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include "park.h"
 #include "proc.h"
 #include "process_support.h"
 
@@ -596,6 +598,54 @@ START_TEST(test_join_interrupted)
 }
 END_TEST
 
+/* With ct_set_interrupt_on_signal, a signal handler ends a join with
+ * CT_EINTR (for Ctrl-C); the child is not affected. */
+static void on_signal(int sig)
+{
+    (void)sig;
+}
+
+struct signaller {
+    struct ct__wait_record *record; /* the joiner's */
+    pthread_t joiner;
+};
+
+static int signal_when_joining(void *arg)
+{
+    struct signaller *s = arg;
+    for (;;) {
+        const char *kind = atomic_load(&s->record->kind);
+        if (atomic_load(&s->record->object) && kind && strcmp(kind, "process") == 0)
+            break;
+        ct_sleep(0.001);
+    }
+    return pthread_kill(s->joiner, SIGUSR1);
+}
+
+START_TEST(test_join_signal_eintr)
+{
+    START_METHOD();
+    struct board *b = new_board();
+    ct_process *p = spawn(wait_go, &b, sizeof b);
+    struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART */
+    sigemptyset(&sa.sa_mask);
+    ck_assert_int_eq(sigaction(SIGUSR1, &sa, NULL), 0);
+    struct signaller sg = {ct__park_record(), pthread_self()};
+    ct_thread *t;
+    ck_assert_ct(ct_thread_new(&t, &(ct_thread_opts){.target = signal_when_joining, .arg = &sg}));
+    ck_assert_ct(ct_thread_start(t));
+    ck_assert(!ct_set_interrupt_on_signal(true));
+    ck_assert_ct_err(ct_process_join(p, 30), CT_EINTR);
+    ct_set_interrupt_on_signal(false);
+    ck_assert_ct(ct_thread_join(t, 30));
+    ck_assert_int_eq(ct_thread_result(t), 0);
+    ck_assert(ct_process_is_alive(p));
+    ct_event_set(&b->go);
+    expect_exit(p, 0);
+    ct_thread_unref(t);
+}
+END_TEST
+
 /* Without pidfds (kernels before 5.3): pipes tell a child's end and a
  * parent's end, with the same results. */
 START_TEST(test_fallback_without_pidfd)
@@ -710,6 +760,7 @@ static Suite *make_suite(void)
     CT_ADD_TEST_METHODS(s, test_sys_exit, 60);
     CT_ADD_TEST_METHODS(s, test_stdio_and_exit_handlers, 30);
     CT_ADD_TEST_METHODS(s, test_join_interrupted, 30);
+    CT_ADD_TEST_METHODS(s, test_join_signal_eintr, 30);
     CT_ADD_TEST_METHODS(s, test_fallback_without_pidfd, 30);
     CT_ADD_TEST(s, test_misuse, 30);
     CT_ADD_TEST(s, test_forkserver_needs_single_thread, 30);
