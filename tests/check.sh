@@ -38,7 +38,9 @@ run() {
         rm -f build-$name.log
         out=$($MAKE --no-print-directory "$@" test 2>&1); rc=$?
         printf '%s\n' "$out"
-        line=$(printf '%s\n' "$out" | tail -n 1)
+        # The summary line, not make's own complaint printed after it.
+        line=$(printf '%s\n' "$out" | grep -E "^$name: [0-9]+ passed" | tail -n 1)
+        [ -n "$line" ] || line="$name: no summary"
         p=$(printf '%s' "$line" | sed -n 's/.*: \([0-9]*\) passed.*/\1/p')
         f=$(printf '%s' "$line" | sed -n 's/.* \([0-9]*\) failed.*/\1/p')
         s=$(printf '%s' "$line" | sed -n 's/.* \([0-9]*\) skipped.*/\1/p')

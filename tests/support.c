@@ -42,6 +42,21 @@ int ct_under_tsan(void)
 #endif
 }
 
+int ct_under_asan(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    return 1;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+    return 1;
+#else
+    return 0;
+#endif
+#else
+    return 0;
+#endif
+}
+
 struct bunch_thread {
     pthread_t tid;
     struct bunch *b;
@@ -95,22 +110,24 @@ void bunch_wait_parked(bunch *b, int k)
     bunch_wait_parked_in(b, k, NULL);
 }
 
+int bunch_parked_in(bunch *b, const char *kind)
+{
+    int parked = 0;
+    for (int i = 0; i < b->n; i++) {
+        struct ct__wait_record *r = atomic_load(&b->threads[i].record);
+        if (!r || atomic_load(&r->object) == NULL)
+            continue;
+        const char *k2 = atomic_load(&r->kind);
+        if (!kind || (k2 && strcmp(k2, kind) == 0))
+            parked++;
+    }
+    return parked;
+}
+
 void bunch_wait_parked_in(bunch *b, int k, const char *kind)
 {
-    for (;;) {
-        int parked = 0;
-        for (int i = 0; i < b->n; i++) {
-            struct ct__wait_record *r = atomic_load(&b->threads[i].record);
-            if (!r || atomic_load(&r->object) == NULL)
-                continue;
-            const char *k2 = atomic_load(&r->kind);
-            if (!kind || (k2 && strcmp(k2, kind) == 0))
-                parked++;
-        }
-        if (parked >= k)
-            return;
+    while (bunch_parked_in(b, kind) < k)
         sched_yield();
-    }
 }
 
 int bunch_finished(bunch *b)

@@ -52,6 +52,9 @@ void bunch_wait_parked(bunch *b, int k);
  * ("condition", "lock", ...): a thread just woken from another kind of
  * wait can still show as parked for an instant. */
 void bunch_wait_parked_in(bunch *b, int k, const char *kind);
+/* How many of the bunch's threads are parked in a wait of the given kind
+ * (NULL: any kind) at this instant. */
+int bunch_parked_in(bunch *b, const char *kind);
 /* How many threads have returned from fn. */
 int bunch_finished(bunch *b);
 /* Wait until at least n threads have returned from fn. */
@@ -66,8 +69,9 @@ int run_prog(const char *name, const char *arg, char *out, size_t cap);
 /* The same for an example, CT_BUILD_DIR/examples/<name>. */
 int run_example(const char *name, const char *arg, char *out, size_t cap);
 
-/* 1 under ThreadSanitizer. */
+/* 1 under ThreadSanitizer; 1 under AddressSanitizer. */
 int ct_under_tsan(void);
+int ct_under_asan(void);
 
 /*
  * Skipping: a test that cannot run in this build calls CT_SKIP_IF(cond,

@@ -270,6 +270,8 @@ START_TEST(test_barrier_single_thread)
 }
 END_TEST
 
+/* lock_tests.BarrierTests.test_constructor: bad parties are refused; and
+ * bad timeouts, default or given. */
 START_TEST(test_barrier_bad_arguments)
 {
     ct_barrier b;
@@ -301,6 +303,46 @@ START_TEST(test_barrier_stress)
 }
 END_TEST
 
+static void wait_zero_expect_timeout(void *arg, int i)
+{
+    (void)i;
+    double t0 = ct_monotonic();
+    ck_assert_ct_err(ct_barrier_wait(&barrier, NULL, 0), CT_ETIMEDOUT);
+    *(double *)arg = ct_monotonic() - t0;
+}
+
+/* ct_barrier_wait's timeout (barrier.h, as Python's wait(timeout)): 0
+ * does not wait (it breaks the barrier unless this thread completes the
+ * round), also when the barrier has a default timeout; an explicit
+ * timeout replaces the default one. No Python counterpart of its own. */
+START_TEST(test_barrier_wait_timeout_zero_and_explicit)
+{
+    ct_barrier one;
+    ck_assert_ct(ct_barrier_init(&one, &(ct_barrier_opts){.parties = 1}));
+    int index = -1;
+    ck_assert_ct(ct_barrier_wait(&one, &index, 0)); /* completes its own round */
+    ck_assert_int_eq(index, 0);
+
+    for (int with_default = 0; with_default < 2; with_default++) {
+        init_barrier(2, NULL, with_default ? 30 : 0);
+        double elapsed = -1;
+        bunch_join(bunch_start(wait_zero_expect_timeout, &elapsed, 1));
+        ck_assert_msg(elapsed < 5, "a wait with timeout 0 took %.3f s", elapsed);
+        ck_assert(ct_barrier_broken(&barrier));
+        ck_assert_ct_err(ct_barrier_wait(&barrier, NULL, 0), CT_EBROKEN);
+        ck_assert_ct(ct_barrier_reset(&barrier));
+        ck_assert(!ct_barrier_broken(&barrier));
+    }
+
+    init_barrier(2, NULL, 30); /* the default would wait 30 s */
+    double t0 = ct_monotonic();
+    ck_assert_ct_err(ct_barrier_wait(&barrier, NULL, 0.05), CT_ETIMEDOUT);
+    double elapsed = ct_monotonic() - t0;
+    ck_assert_msg(elapsed >= 0.05 && elapsed < 10, "waited %.3f s", elapsed);
+    ck_assert(ct_barrier_broken(&barrier));
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("barrier");
@@ -317,6 +359,7 @@ static Suite *make_suite(void)
     CT_ADD_TEST(s, test_barrier_single_thread, 10);
     CT_ADD_TEST(s, test_barrier_bad_arguments, 10);
     CT_ADD_TEST(s, test_barrier_stress, 30);
+    CT_ADD_TEST(s, test_barrier_wait_timeout_zero_and_explicit, 20);
     return s;
 }
 

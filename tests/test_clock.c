@@ -1,5 +1,6 @@
 /* Error codes and timeouts (layer 1). */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "clock.h"
@@ -66,6 +67,25 @@ START_TEST(test_monotonic_and_sleep)
 }
 END_TEST
 
+/* The version of the header and of the library: ct_version() is
+ * CT_VERSION (the library is linked statically here), built by
+ * CT_VERSION_NUMBER, and ct_version_string() spells the same three parts.
+ * No Python counterpart. */
+START_TEST(test_version)
+{
+    ck_assert_int_eq(ct_version(), CT_VERSION);
+    ck_assert_int_eq(CT_VERSION, CT_VERSION_NUMBER(CT_VERSION_MAJOR, CT_VERSION_MINOR,
+                                                   CT_VERSION_PATCH));
+    ck_assert_int_eq(CT_VERSION_NUMBER(0, 2, 0), 200);
+    ck_assert_int_lt(CT_VERSION_NUMBER(0, 9, 9), CT_VERSION_NUMBER(1, 0, 0));
+    ck_assert_str_eq(ct_version_string(), CT_VERSION_STRING);
+    char spelled[32];
+    snprintf(spelled, sizeof spelled, "%d.%d.%d", CT_VERSION_MAJOR, CT_VERSION_MINOR,
+             CT_VERSION_PATCH);
+    ck_assert_str_eq(ct_version_string(), spelled);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("clock");
@@ -73,6 +93,7 @@ static Suite *make_suite(void)
     CT_ADD_TEST(s, test_timeout_check, 10);
     CT_ADD_TEST(s, test_deadline_make, 10);
     CT_ADD_TEST(s, test_monotonic_and_sleep, 10);
+    CT_ADD_TEST(s, test_version, 10);
     return s;
 }
 

@@ -1,4 +1,8 @@
 /* Event: lock_tests.EventTests. */
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+
 #include "support.h"
 
 static ct_event ev;
@@ -115,6 +119,44 @@ START_TEST(test_event_pingpong_stress)
 }
 END_TEST
 
+#ifdef CT_PARK_LOT
+#define FUTEX_BACKEND 0
+#else
+#define FUTEX_BACKEND 1
+#endif
+
+static _Atomic int handler_saw_set = -1;
+
+static void set_from_handler(int sig)
+{
+    (void)sig;
+    ct_event_set(&ev);
+    atomic_store(&handler_saw_set, ct_event_is_set(&ev));
+}
+
+/* With the futex backend, a signal handler may set an Event that other
+ * threads wait on (event.h): the handler runs in this thread
+ * (pthread_kill) while two others wait, and they wake. No Python
+ * counterpart. */
+START_TEST(test_event_set_from_signal_handler)
+{
+    CT_SKIP_IF(!FUTEX_BACKEND, "only the futex backend is async-signal-safe");
+    ck_assert_ct(ct_event_init(&ev, 0));
+    atomic_store(&ok_count, 0);
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = set_from_handler;
+    ck_assert_int_eq(sigaction(SIGUSR1, &sa, &old), 0);
+    bunch *b = bunch_start(waiter, NULL, 2);
+    bunch_wait_parked(b, 2);
+    ck_assert_int_eq(pthread_kill(pthread_self(), SIGUSR1), 0);
+    bunch_join(b);
+    ck_assert_int_eq(sigaction(SIGUSR1, &old, NULL), 0);
+    ck_assert_int_eq(atomic_load(&ok_count), 2);
+    ck_assert_int_eq(atomic_load(&handler_saw_set), 1);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("event");
@@ -123,6 +165,7 @@ static Suite *make_suite(void)
     CT_ADD_TEST(s, test_event_timeout, 10);
     CT_ADD_TEST(s, test_event_set_and_clear, 10);
     CT_ADD_TEST(s, test_event_pingpong_stress, 30);
+    CT_ADD_TEST(s, test_event_set_from_signal_handler, 10);
     return s;
 }
 

@@ -77,8 +77,11 @@ START_TEST(test_lock_state_after_timeout)
 }
 END_TEST
 
-/* lock_tests.BaseLockTests.test_locked; releasing an unlocked lock is an
- * error (Python's RuntimeError). */
+/* The locked state (lock_tests.BaseLockTests.test_locked_repr reads it
+ * from repr(); 3.13 has no test_locked), destroying a locked lock
+ * (BaseLockTests.test_acquire_destroy: refused in C), and releasing an
+ * unlocked lock (test_threading.ThreadingExceptionTests.
+ * test_releasing_unacquired_lock: Python's RuntimeError). */
 START_TEST(test_lock_locked_and_release_unlocked)
 {
     ct_lock l = CT_LOCK_INIT;

@@ -249,7 +249,6 @@ END_TEST
  * parent changes the word and wakes it. */
 START_TEST(test_park_shared_between_processes)
 {
-    CT_SKIP_IF(ct_under_tsan(), "fork with threads under ThreadSanitizer");
     _Atomic uint32_t *w = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
                                -1, 0);
     ck_assert_ptr_ne(w, MAP_FAILED);
@@ -292,7 +291,6 @@ START_TEST(test_self_id_unique)
         for (int j = 0; j < i; j++)
             ck_assert(ids[i] != ids[j]);
     }
-    CT_SKIP_IF(ct_under_tsan(), "fork with threads under ThreadSanitizer");
     int fds[2];
     ck_assert_int_eq(pipe(fds), 0);
     pid_t pid = fork();

@@ -46,7 +46,7 @@ static void put_one(void *arg, int i)
     ck_assert_ct(ct_queue_put(q, arg, CT_FOREVER));
 }
 
-/* test_queue.BaseQueueTestMixin.simple_queue_test (test_basic): order by
+/* test_queue.BaseQueueTestMixin.test_basic (basic_queue_test): order by
  * kind, full/empty, non-blocking and timed failures, and blocking calls
  * released by the other side. */
 static void basic(int kind)
@@ -191,6 +191,8 @@ START_TEST(test_queue_task_done_and_join)
 }
 END_TEST
 
+/* join with a timeout. No Python counterpart: Python's join() has no
+ * timeout. */
 START_TEST(test_queue_join_timeout)
 {
     q = make(_i, 0, NULL);
@@ -273,24 +275,73 @@ START_TEST(test_queue_shutdown_nonempty)
 }
 END_TEST
 
-/* test_queue.BaseQueueTestMixin.test_shutdown_immediate_all_methods_in_one_thread:
- * immediate drops the items (to destroy), counts them done, and every
- * method fails afterwards. */
-START_TEST(test_queue_shutdown_immediate_all_methods_in_one_thread)
+/* test_queue.BaseQueueTestMixin.test_shutdown_immediate: an immediate
+ * shutdown drops what the queue holds, so get fails at once. */
+START_TEST(test_queue_shutdown_immediate)
 {
     atomic_store(&destroyed, 0);
     q = make(_i, 0, count_destroy);
-    for (int i = 0; i < 5; i++)
-        ck_assert_ct(ct_queue_put(q, ITEM(i), 0));
+    ck_assert_ct(ct_queue_put(q, ITEM(1), 0));
     ck_assert_ct(ct_queue_shutdown(q, CT_SHUTDOWN_IMMEDIATE));
-    ck_assert_int_eq(atomic_load(&destroyed), 5);
     void *item;
-    ck_assert_ct_err(ct_queue_get(q, &item, 0), CT_ESHUTDOWN);
-    ck_assert_ct_err(ct_queue_put(q, ITEM(1), 0), CT_ESHUTDOWN);
-    ck_assert_ct(ct_queue_join(q, 0)); /* the dropped items count as done */
-    ck_assert_ct_err(ct_queue_task_done(q), CT_ETASKDONE);
-    ck_assert(ct_queue_empty(q));
+    ck_assert_ct_err(ct_queue_get(q, &item, CT_FOREVER), CT_ESHUTDOWN);
+    ck_assert_int_eq(atomic_load(&destroyed), 1);
     ct_queue_unref(q);
+}
+END_TEST
+
+/* test_queue.BaseQueueTestMixin._shutdown_all_methods_in_one_thread: put
+ * and put_nowait fail after either shutdown; a plain one still hands out
+ * what is left (and join waits for its task_done), then get, get_nowait
+ * and a timed get fail; an immediate one drops the items (to destroy),
+ * counts them done, so task_done is one too many and join returns. */
+static void all_methods_in_one_thread(int kind, unsigned how)
+{
+    atomic_store(&destroyed, 0);
+    q = make(kind, 2, count_destroy);
+    ck_assert_ct(ct_queue_put(q, ITEM(1), CT_FOREVER));
+    ck_assert_ct(ct_queue_put_nowait(q, ITEM(2)));
+    ck_assert_ct(ct_queue_shutdown(q, how));
+    ck_assert_ct_err(ct_queue_put(q, ITEM(3), CT_FOREVER), CT_ESHUTDOWN);
+    ck_assert_ct_err(ct_queue_put_nowait(q, ITEM(4)), CT_ESHUTDOWN);
+    void *item;
+    if (how == CT_SHUTDOWN_IMMEDIATE) {
+        ck_assert_int_eq(atomic_load(&destroyed), 2);
+        ck_assert_ct_err(ct_queue_get(q, &item, CT_FOREVER), CT_ESHUTDOWN);
+        ck_assert_ct_err(ct_queue_get_nowait(q, &item), CT_ESHUTDOWN);
+        ck_assert_ct_err(ct_queue_task_done(q), CT_ETASKDONE);
+        ck_assert_ct(ct_queue_join(q, CT_FOREVER));
+        ck_assert(ct_queue_empty(q));
+    } else {
+        int sum = 0;
+        for (int i = 0; i < 2; i++) {
+            ck_assert_ct(ct_queue_get(q, &item, CT_FOREVER));
+            sum += NUM(item);
+            if (i == 0)
+                ck_assert_ct_err(ct_queue_join(q, 0), CT_ETIMEDOUT);
+            ck_assert_ct(ct_queue_task_done(q));
+        }
+        ck_assert_int_eq(sum, 3);
+        ck_assert_ct(ct_queue_join(q, CT_FOREVER));
+        ck_assert_ct_err(ct_queue_get(q, &item, CT_FOREVER), CT_ESHUTDOWN);
+        ck_assert_ct_err(ct_queue_get_nowait(q, &item), CT_ESHUTDOWN);
+        ck_assert_ct_err(ct_queue_get(q, &item, 1.0), CT_ESHUTDOWN);
+        ck_assert_int_eq(atomic_load(&destroyed), 0);
+    }
+    ct_queue_unref(q);
+}
+
+/* test_queue.BaseQueueTestMixin.test_shutdown_all_methods_in_one_thread */
+START_TEST(test_queue_shutdown_all_methods_in_one_thread)
+{
+    all_methods_in_one_thread(_i, 0);
+}
+END_TEST
+
+/* test_queue.BaseQueueTestMixin.test_shutdown_immediate_all_methods_in_one_thread */
+START_TEST(test_queue_shutdown_immediate_all_methods_in_one_thread)
+{
+    all_methods_in_one_thread(_i, CT_SHUTDOWN_IMMEDIATE);
 }
 END_TEST
 
@@ -311,18 +362,278 @@ START_TEST(test_queue_shutdown_immediate_hands_items_back)
 }
 END_TEST
 
-/* test_queue.BaseQueueTestMixin.test_shutdown_allowed_transitions */
+/* test_queue.BaseQueueTestMixin.test_shutdown_allowed_transitions: from
+ * alive to shut down, then to immediate, then a plain one again; each
+ * allowed, and is_shutdown says so. */
 START_TEST(test_queue_shutdown_allowed_transitions)
 {
     atomic_store(&destroyed, 0);
     q = make(_i, 0, count_destroy);
+    ck_assert(!ct_queue_is_shutdown(q));
     ck_assert_ct(ct_queue_put(q, ITEM(1), 0));
     ck_assert_ct(ct_queue_shutdown(q, 0));
+    ck_assert(ct_queue_is_shutdown(q));
     ck_assert_ct(ct_queue_shutdown(q, 0));
     ck_assert_int_eq(atomic_load(&destroyed), 0);
     ck_assert_ct(ct_queue_shutdown(q, CT_SHUTDOWN_IMMEDIATE));
+    ck_assert(ct_queue_is_shutdown(q));
     ck_assert_int_eq(atomic_load(&destroyed), 1);
     ck_assert_ct(ct_queue_shutdown(q, 0));
+    ck_assert(ct_queue_is_shutdown(q));
+    ck_assert_ct_err(ct_queue_shutdown(q, 2), CT_EINVAL);
+    ct_queue_unref(q);
+}
+END_TEST
+
+/* The Python helpers of the threaded shutdown tests: each thread waits
+ * for `go` (set right after the shutdown), then makes one call and
+ * records whether it got what was expected. */
+static ct_event go;
+static _Atomic int ok_count, bad_count;
+
+static void record(int ok)
+{
+    atomic_fetch_add(ok ? &ok_count : &bad_count, 1);
+}
+
+static void reset_results(void)
+{
+    atomic_store(&ok_count, 0);
+    atomic_store(&bad_count, 0);
+    ct_event_clear(&go);
+}
+
+/* _get (arg NULL: success expected) / _get_shutdown (arg non-NULL). */
+static void get_after_go(void *arg, int i)
+{
+    (void)i;
+    ck_assert_ct(ct_event_wait(&go, CT_FOREVER));
+    void *item;
+    int rc = ct_queue_get(q, &item, CT_FOREVER);
+    ck_assert(rc == 0 || rc == CT_ESHUTDOWN);
+    record((rc == CT_ESHUTDOWN) == (arg != NULL));
+}
+
+/* _put_shutdown: the put must fail with ShutDown. */
+static void put_after_go(void *arg, int i)
+{
+    (void)arg;
+    (void)i;
+    ck_assert_ct(ct_event_wait(&go, CT_FOREVER));
+    record(ct_queue_put(q, ITEM(9), CT_FOREVER) == CT_ESHUTDOWN);
+}
+
+/* _get_task_done */
+static void get_task_done_after_go(void *arg, int i)
+{
+    (void)arg;
+    (void)i;
+    ck_assert_ct(ct_event_wait(&go, CT_FOREVER));
+    void *item;
+    int rc = ct_queue_get(q, &item, CT_FOREVER);
+    if (rc == 0)
+        ck_assert_ct(ct_queue_task_done(q));
+    record(rc == 0);
+}
+
+/* _join: join must return (without waiting for go). */
+static void join_now(void *arg, int i)
+{
+    (void)arg;
+    (void)i;
+    record(ct_queue_join(q, CT_FOREVER) == 0);
+}
+
+/* test_queue.BaseQueueTestMixin._shutdown_get: on a full queue (two
+ * items), getters that start after a plain shutdown get the two items
+ * and the third fails; after an immediate one, both fail. */
+static void shutdown_get(int kind, unsigned how)
+{
+    reset_results();
+    q = make(kind, 2, count_destroy);
+    ck_assert_ct(ct_queue_put(q, ITEM(1), 0));
+    ck_assert_ct(ct_queue_put(q, ITEM(2), 0));
+    int immediate = how == CT_SHUTDOWN_IMMEDIATE;
+    bunch *b = bunch_start(get_after_go, immediate ? (void *)&go : NULL, immediate ? 2 : 3);
+    ck_assert_ct(ct_queue_shutdown(q, how));
+    ct_event_set(&go);
+    bunch_join(b);
+    if (immediate) {
+        ck_assert_int_eq(atomic_load(&ok_count), 2);
+        ck_assert_int_eq(atomic_load(&bad_count), 0);
+    } else {
+        ck_assert_int_eq(atomic_load(&ok_count), 2);
+        ck_assert_int_eq(atomic_load(&bad_count), 1);
+    }
+    ct_queue_unref(q);
+}
+
+/* test_queue.BaseQueueTestMixin.test_shutdown_get */
+START_TEST(test_queue_shutdown_get)
+{
+    shutdown_get(_i, 0);
+}
+END_TEST
+
+/* test_queue.BaseQueueTestMixin.test_shutdown_immediate_get */
+START_TEST(test_queue_shutdown_immediate_get)
+{
+    shutdown_get(_i, CT_SHUTDOWN_IMMEDIATE);
+}
+END_TEST
+
+/* test_queue.BaseQueueTestMixin._shutdown_put: puts on a full queue that
+ * start after the shutdown fail. (Python's helper shuts down without
+ * immediate in both variants; here the immediate variant really is.) */
+static void shutdown_put(int kind, unsigned how)
+{
+    reset_results();
+    q = make(kind, 2, count_destroy);
+    ck_assert_ct(ct_queue_put(q, ITEM(1), 0));
+    ck_assert_ct(ct_queue_put(q, ITEM(2), 0));
+    bunch *b = bunch_start(put_after_go, NULL, 2);
+    ck_assert_ct(ct_queue_shutdown(q, how));
+    ct_event_set(&go);
+    bunch_join(b);
+    ck_assert_int_eq(atomic_load(&ok_count), 2);
+    ck_assert_int_eq(atomic_load(&bad_count), 0);
+    ct_queue_unref(q);
+}
+
+/* test_queue.BaseQueueTestMixin.test_shutdown_put */
+START_TEST(test_queue_shutdown_put)
+{
+    shutdown_put(_i, 0);
+}
+END_TEST
+
+/* test_queue.BaseQueueTestMixin.test_shutdown_immediate_put */
+START_TEST(test_queue_shutdown_immediate_put)
+{
+    shutdown_put(_i, CT_SHUTDOWN_IMMEDIATE);
+}
+END_TEST
+
+/* test_queue.BaseQueueTestMixin._shutdown_join: two threads join a queue
+ * holding one item; a plain shutdown lets them return once a getter has
+ * marked it done; an immediate one, at once (the item is dropped and
+ * counts as done). */
+static void shutdown_join(int kind, unsigned how)
+{
+    reset_results();
+    q = make(kind, 0, count_destroy);
+    ck_assert_ct(ct_queue_put(q, ITEM(1), 0));
+    bunch *joins = bunch_start(join_now, NULL, 2);
+    bunch *getter = how == CT_SHUTDOWN_IMMEDIATE ? NULL : bunch_start(get_task_done_after_go,
+                                                                     NULL, 1);
+    ck_assert_ct(ct_queue_shutdown(q, how));
+    ct_event_set(&go);
+    bunch_join(joins);
+    if (getter)
+        bunch_join(getter);
+    ck_assert_int_eq(atomic_load(&ok_count), getter ? 3 : 2);
+    ck_assert_int_eq(atomic_load(&bad_count), 0);
+    ct_queue_unref(q);
+}
+
+/* test_queue.BaseQueueTestMixin.test_shutdown_join */
+START_TEST(test_queue_shutdown_join)
+{
+    shutdown_join(_i, 0);
+}
+END_TEST
+
+/* test_queue.BaseQueueTestMixin.test_shutdown_immediate_join */
+START_TEST(test_queue_shutdown_immediate_join)
+{
+    shutdown_join(_i, CT_SHUTDOWN_IMMEDIATE);
+}
+END_TEST
+
+/* test_queue.BaseQueueTestMixin._shutdown_put_join: a queue with room and
+ * one item; a put that starts after the shutdown fails, and a join
+ * returns: after a plain shutdown once the item is got and marked done,
+ * after an immediate one because it was dropped (get then fails). */
+static void shutdown_put_join(int kind, unsigned how)
+{
+    reset_results();
+    q = make(kind, 2, count_destroy);
+    ck_assert_ct(ct_queue_put(q, ITEM(7), 0));
+    bunch *putter = bunch_start(put_after_go, NULL, 1);
+    bunch *joiner = bunch_start(join_now, NULL, 1);
+    ck_assert_int_eq(ct_queue_unfinished_tasks(q), 1);
+    ck_assert_ct(ct_queue_shutdown(q, how));
+    ct_event_set(&go);
+    void *item;
+    if (how == CT_SHUTDOWN_IMMEDIATE) {
+        ck_assert_ct_err(ct_queue_get_nowait(q, &item), CT_ESHUTDOWN);
+    } else {
+        ck_assert_ct(ct_queue_get(q, &item, CT_FOREVER));
+        ck_assert_int_eq(NUM(item), 7);
+        ck_assert_ct(ct_queue_task_done(q));
+    }
+    bunch_join(putter);
+    bunch_join(joiner);
+    ck_assert_int_eq(atomic_load(&ok_count), 2);
+    ck_assert_int_eq(atomic_load(&bad_count), 0);
+    ck_assert_int_eq(ct_queue_unfinished_tasks(q), 0);
+    ct_queue_unref(q);
+}
+
+/* test_queue.BaseQueueTestMixin.test_shutdown_put_join */
+START_TEST(test_queue_shutdown_put_join)
+{
+    shutdown_put_join(_i, 0);
+}
+END_TEST
+
+/* test_queue.BaseQueueTestMixin.test_shutdown_immediate_put_join */
+START_TEST(test_queue_shutdown_immediate_put_join)
+{
+    shutdown_put_join(_i, CT_SHUTDOWN_IMMEDIATE);
+}
+END_TEST
+
+/* test_queue.BaseQueueTestMixin.test_shutdown_get_task_done_join: two
+ * getters mark the two items done and two joins return, around a plain
+ * shutdown. */
+START_TEST(test_queue_shutdown_get_task_done_join)
+{
+    reset_results();
+    q = make(_i, 2, NULL);
+    ck_assert_ct(ct_queue_put(q, ITEM(1), 0));
+    ck_assert_ct(ct_queue_put(q, ITEM(2), 0));
+    ck_assert_int_eq(ct_queue_unfinished_tasks(q), (long)ct_queue_qsize(q));
+    bunch *getters = bunch_start(get_task_done_after_go, NULL, 2);
+    bunch *joins = bunch_start(join_now, NULL, 2);
+    ct_event_set(&go);
+    ck_assert_ct(ct_queue_shutdown(q, 0));
+    bunch_join(getters);
+    bunch_join(joins);
+    ck_assert_int_eq(atomic_load(&ok_count), 4);
+    ck_assert_int_eq(atomic_load(&bad_count), 0);
+    ct_queue_unref(q);
+}
+END_TEST
+
+static void pending_get(void *arg, int i)
+{
+    (void)i;
+    void *item;
+    *(int *)arg = ct_queue_get(q, &item, CT_FOREVER);
+}
+
+/* test_queue.BaseQueueTestMixin.test_shutdown_pending_get: a get blocked
+ * on an empty queue wakes and fails when the queue is shut down. */
+START_TEST(test_queue_shutdown_pending_get)
+{
+    q = make(_i, 0, NULL);
+    int rc = -1;
+    bunch *b = bunch_start(pending_get, &rc, 1);
+    bunch_wait_parked(b, 1);
+    ck_assert_ct(ct_queue_shutdown(q, 0));
+    bunch_join(b);
+    ck_assert_ct_err(rc, CT_ESHUTDOWN);
     ct_queue_unref(q);
 }
 END_TEST
@@ -349,20 +660,25 @@ static void join_returns(void *arg, int i)
     ck_assert_ct(ct_queue_join(q, CT_FOREVER));
 }
 
-/* test_queue.BaseQueueTestMixin.test_shutdown_get / _put / _join (and
- * the _immediate variants): blocked callers wake and fail; joins return
- * after an immediate shutdown. */
+/* Calls already blocked when the shutdown comes (Python's threaded
+ * shutdown tests start their calls after it; test_shutdown_pending_get is
+ * the closest): blocked gets on an empty queue wake and fail after either
+ * kind of shutdown ... */
 START_TEST(test_queue_shutdown_wakes_blocked_get)
 {
-    q = make(_i, 2, NULL);
-    bunch *b = bunch_start(get_expect_shutdown, NULL, 3);
-    bunch_wait_parked(b, 3);
-    ck_assert_ct(ct_queue_shutdown(q, (_i == LIFO ? CT_SHUTDOWN_IMMEDIATE : 0))); /* both kinds of shutdown */
-    bunch_join(b);
-    ct_queue_unref(q);
+    for (unsigned how = 0; how <= CT_SHUTDOWN_IMMEDIATE; how++) {
+        q = make(_i, 2, NULL);
+        bunch *b = bunch_start(get_expect_shutdown, NULL, 3);
+        bunch_wait_parked(b, 3);
+        ck_assert_ct(ct_queue_shutdown(q, how));
+        bunch_join(b);
+        ct_queue_unref(q);
+    }
 }
 END_TEST
 
+/* ... blocked puts on a full queue wake and fail, and the queue still
+ * drains ... */
 START_TEST(test_queue_shutdown_wakes_blocked_put)
 {
     q = make(_i, 1, count_destroy);
@@ -377,6 +693,7 @@ START_TEST(test_queue_shutdown_wakes_blocked_put)
 }
 END_TEST
 
+/* ... and blocked joins return after an immediate shutdown. */
 START_TEST(test_queue_shutdown_immediate_releases_join)
 {
     atomic_store(&destroyed, 0);
@@ -392,22 +709,149 @@ START_TEST(test_queue_shutdown_immediate_releases_join)
 }
 END_TEST
 
-/* test_queue.BaseQueueTestMixin.test_shutdown_get_task_done_join: after a
- * plain shutdown, join still waits for task_done. */
-START_TEST(test_queue_shutdown_get_task_done_join)
+/* ---- test_queue.BaseQueueTestMixin._shutdown_all_methods_in_many_threads ---- */
+
+enum { WRITERS = 4, READERS = 6, JOINERS = 2, MSGS = 1024 * 64, MSGS_W = MSGS / WRITERS,
+       SHUTDOWN_AT = MSGS_W / 2 };
+static ct_barrier start_line;
+static ct_event exec_shutdown;
+static _Atomic int puts_triggered, puts_failed, gets_shut_down, shutdown_saw_empty;
+
+/* _write_msg_thread: half the items before the barrier, the rest after;
+ * the first writer to reach SHUTDOWN_AT asks for the shutdown; a put that
+ * fails ends the writer. */
+static void writer(void *arg, int w)
 {
-    q = make(_i, 0, NULL);
-    for (int i = 0; i < 2; i++)
-        ck_assert_ct(ct_queue_put(q, ITEM(i), 0));
-    ck_assert_ct(ct_queue_shutdown(q, 0));
-    ck_assert_ct_err(ct_queue_join(q, 0), CT_ETIMEDOUT);
-    bunch *b = bunch_start(join_returns, NULL, 1);
+    (void)arg;
+    for (int i = 0; i < SHUTDOWN_AT / 2; i++)
+        ck_assert_ct(ct_queue_put(q, ITEM(w * MSGS_W + i), CT_FOREVER));
+    ck_assert_ct(ct_barrier_wait(&start_line, NULL, CT_FOREVER));
+    for (int i = SHUTDOWN_AT / 2; i < MSGS_W; i++) {
+        int rc = ct_queue_put(q, ITEM(w * MSGS_W + i), CT_FOREVER);
+        if (rc == CT_ESHUTDOWN) {
+            atomic_fetch_add(&puts_failed, 1);
+            break;
+        }
+        ck_assert_ct(rc);
+        if (i == SHUTDOWN_AT && !ct_event_is_set(&exec_shutdown)) {
+            ct_event_set(&exec_shutdown);
+            atomic_fetch_add(&puts_triggered, 1);
+        }
+    }
+}
+
+/* _read_msg_thread: one blocking get, the barrier, then non-blocking gets
+ * until the queue says it is shut down. */
+static void reader(void *arg, int i)
+{
+    (void)arg;
+    (void)i;
     void *item;
-    for (int i = 0; i < 2; i++) {
-        ck_assert_ct(ct_queue_get(q, &item, 0));
+    ck_assert_ct(ct_queue_get(q, &item, CT_FOREVER));
+    ck_assert_ct(ct_queue_task_done(q));
+    ck_assert_ct(ct_barrier_wait(&start_line, NULL, CT_FOREVER));
+    for (;;) {
+        int rc = ct_queue_get_nowait(q, &item);
+        if (rc == CT_ESHUTDOWN) {
+            atomic_fetch_add(&gets_shut_down, 1);
+            return;
+        }
+        if (rc == CT_EEMPTY) {
+            sched_yield();
+            continue;
+        }
+        ck_assert_ct(rc);
         ck_assert_ct(ct_queue_task_done(q));
     }
-    bunch_join(b);
+}
+
+/* _shutdown_thread */
+static void shutter(void *arg, int i)
+{
+    (void)i;
+    ck_assert_ct(ct_event_wait(&exec_shutdown, CT_FOREVER));
+    ck_assert_ct(ct_queue_shutdown(q, *(unsigned *)arg));
+    atomic_store(&shutdown_saw_empty, ct_queue_qsize(q) == 0);
+}
+
+/* _join_thread */
+static void joiner(void *arg, int i)
+{
+    (void)arg;
+    (void)i;
+    ck_assert_ct(ct_barrier_wait(&start_line, NULL, CT_FOREVER));
+    ck_assert_ct(ct_queue_join(q, CT_FOREVER));
+}
+
+/* Many producers and consumers (and, for immediate, joiners) run until
+ * one producer shuts the queue down midway: every reader ends on ShutDown,
+ * and after an immediate shutdown the queue is empty at once. */
+static void all_methods_in_many_threads(int kind, unsigned how)
+{
+    int immediate = how == CT_SHUTDOWN_IMMEDIATE;
+    atomic_store(&puts_triggered, 0);
+    atomic_store(&puts_failed, 0);
+    atomic_store(&gets_shut_down, 0);
+    atomic_store(&shutdown_saw_empty, 0);
+    ct_event_clear(&exec_shutdown);
+    q = make(kind, 0, count_destroy);
+    ck_assert_ct(ct_barrier_init(&start_line, &(ct_barrier_opts){
+                                                 .parties = WRITERS + READERS +
+                                                            (immediate ? JOINERS : 0)}));
+    bunch *w = bunch_start(writer, NULL, WRITERS);
+    bunch *r = bunch_start(reader, NULL, READERS);
+    bunch *s = bunch_start(shutter, &how, 1);
+    bunch *j = immediate ? bunch_start(joiner, NULL, JOINERS) : NULL;
+    bunch_join(w);
+    bunch_join(r);
+    bunch_join(s);
+    if (j)
+        bunch_join(j);
+    ck_assert_int_ge(atomic_load(&puts_triggered), 1);
+    ck_assert_int_eq(atomic_load(&gets_shut_down), READERS);
+    if (immediate) {
+        ck_assert(atomic_load(&shutdown_saw_empty));
+        ck_assert(ct_queue_empty(q));
+    }
+    ct_queue_unref(q);
+}
+
+/* test_queue.BaseQueueTestMixin.test_shutdown_all_methods_in_many_threads */
+START_TEST(test_queue_shutdown_all_methods_in_many_threads)
+{
+    all_methods_in_many_threads(_i, 0);
+}
+END_TEST
+
+/* test_queue.BaseQueueTestMixin.test_shutdown_immediate_all_methods_in_many_threads */
+START_TEST(test_queue_shutdown_immediate_all_methods_in_many_threads)
+{
+    all_methods_in_many_threads(_i, CT_SHUTDOWN_IMMEDIATE);
+}
+END_TEST
+
+/* Python's maxsize and unfinished_tasks attributes: the bound given (0
+ * when unbounded) and the count of items put and not yet marked done. */
+START_TEST(test_queue_maxsize_and_unfinished_tasks)
+{
+    q = make(_i, 3, NULL);
+    ck_assert_int_eq(ct_queue_maxsize(q), 3);
+    ck_assert_int_eq(ct_queue_unfinished_tasks(q), 0);
+    void *item;
+    for (int i = 0; i < 3; i++)
+        ck_assert_ct(ct_queue_put(q, ITEM(i), 0));
+    ck_assert_int_eq(ct_queue_unfinished_tasks(q), 3);
+    ck_assert_ct(ct_queue_get(q, &item, 0));
+    ck_assert_int_eq(ct_queue_unfinished_tasks(q), 3); /* got, not yet done */
+    ck_assert_ct(ct_queue_task_done(q));
+    ck_assert_int_eq(ct_queue_unfinished_tasks(q), 2);
+    ct_queue *unbounded = make(_i, 0, NULL), *negative = make(_i, -5, NULL);
+    ck_assert_int_eq(ct_queue_maxsize(unbounded), 0);
+    ck_assert_int_eq(ct_queue_maxsize(negative), 0);
+    ct_queue_unref(unbounded);
+    ct_queue_unref(negative);
+    while (ct_queue_get_nowait(q, &item) == 0)
+        ;
     ct_queue_unref(q);
 }
 END_TEST
@@ -471,7 +915,7 @@ END_TEST
 
 static ct_simple_queue *sq;
 
-/* test_basic, test_order, test_negative_timeout */
+/* test_basic, test_order, test_negative_timeout_raises_exception */
 START_TEST(test_simple_queue_basic)
 {
     ck_assert_ct(ct_simple_queue_new(&sq, NULL));
@@ -589,12 +1033,26 @@ static Suite *make_suite(void)
     PER_KIND(s, test_queue_join_timeout, 10);
     PER_KIND(s, test_queue_shutdown_empty, 10);
     PER_KIND(s, test_queue_shutdown_nonempty, 10);
+    PER_KIND(s, test_queue_shutdown_immediate, 10);
+    PER_KIND(s, test_queue_shutdown_all_methods_in_one_thread, 10);
     PER_KIND(s, test_queue_shutdown_immediate_all_methods_in_one_thread, 10);
     PER_KIND(s, test_queue_shutdown_allowed_transitions, 10);
+    PER_KIND(s, test_queue_shutdown_get, 10);
+    PER_KIND(s, test_queue_shutdown_immediate_get, 10);
+    PER_KIND(s, test_queue_shutdown_put, 10);
+    PER_KIND(s, test_queue_shutdown_immediate_put, 10);
+    PER_KIND(s, test_queue_shutdown_join, 10);
+    PER_KIND(s, test_queue_shutdown_immediate_join, 10);
+    PER_KIND(s, test_queue_shutdown_put_join, 10);
+    PER_KIND(s, test_queue_shutdown_immediate_put_join, 10);
+    PER_KIND(s, test_queue_shutdown_get_task_done_join, 10);
+    PER_KIND(s, test_queue_shutdown_pending_get, 10);
+    PER_KIND(s, test_queue_shutdown_all_methods_in_many_threads, 60);
+    PER_KIND(s, test_queue_shutdown_immediate_all_methods_in_many_threads, 60);
     PER_KIND(s, test_queue_shutdown_wakes_blocked_get, 10);
     PER_KIND(s, test_queue_shutdown_wakes_blocked_put, 10);
     PER_KIND(s, test_queue_shutdown_immediate_releases_join, 10);
-    PER_KIND(s, test_queue_shutdown_get_task_done_join, 10);
+    PER_KIND(s, test_queue_maxsize_and_unfinished_tasks, 10);
     PER_KIND(s, test_queue_unref_destroys_items, 10);
     PER_KIND(s, test_queue_stress_exactly_once, 30);
     CT_ADD_TEST(s, test_queue_shutdown_immediate_hands_items_back, 10);

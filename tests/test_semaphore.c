@@ -1,6 +1,10 @@
 /* Semaphore and BoundedSemaphore: lock_tests.BaseSemaphoreTests,
  * SemaphoreTests, BoundedSemaphoreTests, and test_threading's
  * test_BoundedSemaphore_limit. */
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+
 #include "support.h"
 
 static ct_semaphore sem;
@@ -246,6 +250,98 @@ START_TEST(test_bounded_semaphore_stress)
 }
 END_TEST
 
+static void take_bounded(void *arg, int i)
+{
+    (void)arg;
+    (void)i;
+    ck_assert_ct(ct_bounded_semaphore_acquire(&bsem, CT_FOREVER));
+}
+
+/* lock_tests.BaseSemaphoreTests.test_acquire_destroy, in C's terms: a
+ * semaphore whose units are taken may be destroyed; one that threads
+ * still wait on may not (CT_ESTATE) until they are released. */
+START_TEST(test_semaphore_acquire_destroy)
+{
+    ck_assert_ct(ct_semaphore_init(&sem, 1, 0));
+    ck_assert_ct(ct_semaphore_acquire(&sem, CT_FOREVER));
+    ck_assert_ct(ct_semaphore_destroy(&sem));
+    ck_assert_ct(ct_semaphore_init(&sem, 0, 0));
+    bunch *b = bunch_start(take_one, NULL, 2);
+    bunch_wait_parked(b, 2);
+    ck_assert_ct_err(ct_semaphore_destroy(&sem), CT_ESTATE);
+    ck_assert_ct(ct_semaphore_release(&sem, 2));
+    bunch_join(b);
+    ck_assert_ct(ct_semaphore_destroy(&sem));
+
+    ck_assert_ct(ct_bounded_semaphore_init(&bsem, 1, 0));
+    ck_assert_ct(ct_bounded_semaphore_acquire(&bsem, CT_FOREVER));
+    ck_assert_ct(ct_bounded_semaphore_destroy(&bsem));
+    ck_assert_ct(ct_bounded_semaphore_init(&bsem, 2, 0));
+    ck_assert_ct(ct_bounded_semaphore_acquire(&bsem, CT_FOREVER));
+    ck_assert_ct(ct_bounded_semaphore_acquire(&bsem, CT_FOREVER));
+    b = bunch_start(take_bounded, NULL, 2);
+    bunch_wait_parked(b, 2);
+    ck_assert_ct_err(ct_bounded_semaphore_destroy(&bsem), CT_ESTATE);
+    ck_assert_ct(ct_bounded_semaphore_release(&bsem, 2));
+    bunch_join(b);
+    ck_assert_ct(ct_bounded_semaphore_destroy(&bsem));
+}
+END_TEST
+
+#ifdef CT_PARK_LOT
+#define FUTEX_BACKEND 0
+#else
+#define FUTEX_BACKEND 1
+#endif
+
+static ct_semaphore spare;
+static _Atomic int handler_value = -1, handler_try = -1;
+
+static void post_from_handler(int sig)
+{
+    (void)sig;
+    atomic_store(&handler_value, ct_semaphore_value(&spare));
+    atomic_store(&handler_try, ct_semaphore_acquire(&spare, 0));
+    ct_semaphore_release(&sem, 1);
+    ct_bounded_semaphore_release(&bsem, 1);
+}
+
+static void take_both(void *arg, int i)
+{
+    (void)arg;
+    if (i == 0)
+        ck_assert_ct(ct_semaphore_acquire(&sem, CT_FOREVER));
+    else
+        ck_assert_ct(ct_bounded_semaphore_acquire(&bsem, CT_FOREVER));
+}
+
+/* With the futex backend, a signal handler may post to a semaphore that
+ * other threads wait on (semaphore.h): the handler runs in this thread
+ * (pthread_kill), releases, and the waiters wake. Also _value and a
+ * non-blocking acquire in the handler. No Python counterpart. */
+START_TEST(test_semaphore_release_from_signal_handler)
+{
+    CT_SKIP_IF(!FUTEX_BACKEND, "only the futex backend is async-signal-safe");
+    ck_assert_ct(ct_semaphore_init(&sem, 0, 0));
+    ck_assert_ct(ct_semaphore_init(&spare, 1, 0));
+    ck_assert_ct(ct_bounded_semaphore_init(&bsem, 1, 0));
+    ck_assert_ct(ct_bounded_semaphore_acquire(&bsem, 0));
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = post_from_handler;
+    ck_assert_int_eq(sigaction(SIGUSR1, &sa, &old), 0);
+    bunch *b = bunch_start(take_both, NULL, 2);
+    bunch_wait_parked(b, 2);
+    ck_assert_int_eq(pthread_kill(pthread_self(), SIGUSR1), 0);
+    bunch_join(b);
+    ck_assert_int_eq(sigaction(SIGUSR1, &old, NULL), 0);
+    ck_assert_int_eq(atomic_load(&handler_value), 1);
+    ck_assert_ct(atomic_load(&handler_try));
+    ck_assert_int_eq(ct_semaphore_value(&sem), 0);
+    ck_assert_int_eq(ct_bounded_semaphore_value(&bsem), 0);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("semaphore");
@@ -262,6 +358,8 @@ static Suite *make_suite(void)
     CT_ADD_TEST(s, test_bounded_semaphore_release_unacquired, 10);
     CT_ADD_TEST(s, test_BoundedSemaphore_limit, 20);
     CT_ADD_TEST(s, test_bounded_semaphore_stress, 30);
+    CT_ADD_TEST(s, test_semaphore_acquire_destroy, 10);
+    CT_ADD_TEST(s, test_semaphore_release_from_signal_handler, 10);
     return s;
 }
 

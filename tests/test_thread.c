@@ -1,9 +1,11 @@
 /* Threads: test_threading.ThreadTests, ThreadJoinOnShutdown,
  * ThreadingExceptionTests and ExceptHookTests, as they apply to C. */
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "support.h"
 
@@ -76,6 +78,7 @@ static int read_comm(void *arg)
     return 0;
 }
 
+/* The OS sees the name, cut to its 15 bytes. No Python counterpart. */
 START_TEST(test_thread_name_visible_to_os)
 {
     char comm[32];
@@ -157,7 +160,8 @@ START_TEST(test_thread_various_ops_large_stack)
 }
 END_TEST
 
-/* threading.stack_size: 0 or at least 32 KiB; a bad size is an error that
+/* test_thread.ThreadRunningTests.test_nt_and_posix_stack_size (for
+ * threading.stack_size): 0 or at least 32 KiB; a bad size is an error that
  * leaves the setting as it was. */
 START_TEST(test_thread_stack_size_errors)
 {
@@ -537,6 +541,525 @@ START_TEST(test_thread_start_new_thread)
 }
 END_TEST
 
+/* ---- threads that end through pthread_exit() or cancellation ---- */
+
+static ct_local *ending_local;
+static _Atomic int ending_destroyed, ending_hook_calls;
+static ct_event ending_ready;
+
+static void count_ending_destroy(void *value, void *arg)
+{
+    (void)value;
+    (void)arg;
+    atomic_fetch_add(&ending_destroyed, 1);
+}
+
+static void count_hook(const ct_except_args *args, void *arg)
+{
+    (void)args;
+    (void)arg;
+    atomic_fetch_add(&ending_hook_calls, 1);
+}
+
+static int leave_by_pthread_exit(void *arg)
+{
+    ck_assert_ct(ct_local_set(ending_local, arg));
+    pthread_exit(NULL);
+}
+
+static int block_in_sleep(void *arg)
+{
+    ck_assert_ct(ct_local_set(ending_local, arg));
+    ct_event_set(&ending_ready);
+    ct_sleep(60); /* a cancellation point */
+    return 5;
+}
+
+static int block_in_read(void *arg)
+{
+    ck_assert_ct(ct_local_set(ending_local, arg));
+    ct_event_set(&ending_ready);
+    char c;
+    return read(*(int *)arg, &c, 1) == 1 ? 6 : 7;
+}
+
+/* Start target(arg); when `cancel`, cancel the thread once it is about
+ * to block. Then check that it ended as if its target returned 0: join
+ * returns at once with 0, it is not alive nor listed, its local value is
+ * destroyed, the excepthook was not called and its result is 0. */
+static void check_ends_like_return(ct_thread_fn target, void *arg, int cancel)
+{
+    ck_assert_ct(ct_local_new(&ending_local,
+                              &(ct_local_opts){.destroy = count_ending_destroy}));
+    atomic_store(&ending_destroyed, 0);
+    atomic_store(&ending_hook_calls, 0);
+    ct_event_clear(&ending_ready);
+    ct_set_excepthook(count_hook, NULL);
+    int before = ct_active_count();
+    ct_thread *t = start(target, arg);
+    if (cancel) {
+        ck_assert_ct(ct_event_wait(&ending_ready, CT_FOREVER));
+        ck_assert_int_eq(pthread_cancel((pthread_t)ct_thread_ident(t)), 0);
+    }
+    ck_assert_ct(ct_thread_join(t, 10));
+    ck_assert(!ct_thread_is_alive(t));
+    ck_assert(!in_enumerate(t));
+    ck_assert_int_eq(ct_active_count(), before);
+    ck_assert_int_eq(atomic_load(&ending_destroyed), 1);
+    ck_assert_int_eq(atomic_load(&ending_hook_calls), 0);
+    ck_assert_int_eq(ct_thread_result(t), 0);
+    ck_assert_ct(ct_thread_join(t, 0));
+    ct_thread_unref(t);
+    ct_set_excepthook(NULL, NULL);
+    ct_local_unref(ending_local);
+}
+
+/* test_threading.ExceptHookTests.test_system_exit: a thread that leaves
+ * through pthread_exit() (Python's sys.exit() in a thread) ends like one
+ * whose target returned, and the excepthook is not called. */
+START_TEST(test_thread_system_exit)
+{
+    static int value;
+    check_ends_like_return(leave_by_pthread_exit, &value, 0);
+}
+END_TEST
+
+/* GCC 12's ASan does not see glibc unwind a cancelled thread (a longjmp
+ * it does not intercept): the redzones of the abandoned frames stay
+ * poisoned, and the next instrumented frame there is reported (or ASan
+ * fails a CHECK and can deadlock while reporting). pthread_exit() called
+ * from instrumented code is fine: ASan unpoisons before the call. */
+#define SKIP_CANCEL_UNDER_ASAN()                                                            \
+    CT_SKIP_IF(ct_under_asan(), "ASan keeps stale redzones when glibc unwinds a cancelled thread")
+
+/* The same for a thread cancelled with pthread_cancel while it blocks in
+ * a cancellation point (ct_sleep, read). No Python counterpart: Python
+ * cannot cancel a thread. */
+START_TEST(test_thread_cancelled_ends_like_return)
+{
+    SKIP_CANCEL_UNDER_ASAN();
+    static int value;
+    check_ends_like_return(block_in_sleep, &value, 1);
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    check_ends_like_return(block_in_read, &fds[0], 1);
+    close(fds[0]);
+    close(fds[1]);
+}
+END_TEST
+
+/* Process exit does not wait forever for a non-daemon thread that left
+ * through pthread_exit() (test_system_exit, at exit) ... */
+START_TEST(test_thread_system_exit_at_exit)
+{
+    char out[1024];
+    int status = run_prog("exit_semantics", "thread_exit_at_exit", out, sizeof out);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status 0x%x: %s",
+                  (unsigned)status, out);
+    ck_assert_str_eq(out, "end of main\n");
+}
+END_TEST
+
+/* ... nor for one that was cancelled. No Python counterpart. */
+START_TEST(test_thread_cancelled_at_exit)
+{
+    SKIP_CANCEL_UNDER_ASAN();
+    char out[1024];
+    int status = run_prog("exit_semantics", "cancel_at_exit", out, sizeof out);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status 0x%x: %s",
+                  (unsigned)status, out);
+    ck_assert_str_eq(out, "end of main\n");
+}
+END_TEST
+
+/* ---- daemon status ---- */
+
+static int set_daemon_inherit(void *arg)
+{
+    ct_thread *child;
+    ck_assert_ct(ct_thread_new(&child, &(ct_thread_opts){.daemon = CT_NOT_DAEMON}));
+    ck_assert(!ct_thread_daemon(child));
+    ck_assert_ct(ct_thread_set_daemon(child, CT_DAEMON_INHERIT));
+    *(int *)arg = ct_thread_daemon(child);
+    ct_thread_unref(child);
+    return 0;
+}
+
+/* Thread.daemon's setter (no Python test of its own): CT_NOT_DAEMON makes
+ * a thread non-daemon, CT_DAEMON a daemon, CT_DAEMON_INHERIT takes the
+ * caller's status, anything else is CT_EINVAL and changes nothing. */
+START_TEST(test_thread_set_daemon)
+{
+    ct_thread *t;
+    ck_assert_ct(ct_thread_new(&t, &(ct_thread_opts){.daemon = CT_DAEMON}));
+    ck_assert(ct_thread_daemon(t));
+    ck_assert_ct(ct_thread_set_daemon(t, CT_NOT_DAEMON));
+    ck_assert(!ct_thread_daemon(t));
+    ck_assert_ct(ct_thread_set_daemon(t, CT_DAEMON));
+    ck_assert(ct_thread_daemon(t));
+    ck_assert_ct_err(ct_thread_set_daemon(t, 3), CT_EINVAL);
+    ck_assert_ct_err(ct_thread_set_daemon(t, -1), CT_EINVAL);
+    ck_assert(ct_thread_daemon(t));
+    ck_assert_ct(ct_thread_set_daemon(t, CT_DAEMON_INHERIT)); /* main is not a daemon */
+    ck_assert(!ct_thread_daemon(t));
+    ct_thread_unref(t);
+    ck_assert_ct_err(ct_thread_new(&t, &(ct_thread_opts){.daemon = 3}), CT_EINVAL);
+    int inherited = -1;
+    ck_assert_ct(ct_thread_new(&t, &(ct_thread_opts){.target = set_daemon_inherit,
+                                                   .arg = &inherited, .daemon = CT_DAEMON}));
+    ck_assert_ct(ct_thread_start(t));
+    join_unref(t);
+    ck_assert_int_eq(inherited, 1); /* a daemon's child inherits daemon */
+}
+END_TEST
+
+/* test_threading.ThreadTests.test_limbo_cleanup (issue 7481): a start
+ * that the system refuses (here: a stack too large to map) leaves no
+ * trace in enumerate() or active_count(), and the thread may be started
+ * again. */
+START_TEST(test_thread_limbo_cleanup)
+{
+    int before = ct_active_count();
+    ct_thread *t;
+    ck_assert_ct(ct_thread_new(&t, &(ct_thread_opts){.target = nothing}));
+    ck_assert_ct(ct_set_stack_size((size_t)1 << 62)); /* more than the address space */
+    ck_assert_ct_err(ct_thread_start(t), CT_EAGAIN);
+    ck_assert_ct(ct_set_stack_size(0));
+    ck_assert(!ct_thread_is_alive(t));
+    ck_assert(!in_enumerate(t));
+    ck_assert_int_eq(ct_active_count(), before);
+    ck_assert_ct_err(ct_thread_join(t, 0), CT_ENOTSTARTED);
+    ck_assert_ct(ct_thread_start(t));
+    join_unref(t);
+    ck_assert_int_eq(ct_active_count(), before);
+}
+END_TEST
+
+/* ---- process exit ---- */
+
+static void run_exit_scenario(const char *scenario, const char *expected)
+{
+    char out[1024];
+    int status = run_prog("exit_semantics", scenario, out, sizeof out);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: status 0x%x: %s",
+                  scenario, (unsigned)status, out);
+    ck_assert_str_eq(out, expected);
+}
+
+/* test_threading.AtexitTests.test_atexit_output, and the order around the
+ * join: a ct_register_atexit handler runs before the non-daemon threads
+ * are joined, a CT_ATEXIT_AFTER_JOIN one after, and an atexit() handler
+ * registered before the first thread started runs last. */
+START_TEST(test_thread_atexit_output)
+{
+    run_exit_scenario("atexit_order", "end of main\n"
+                                      "before join: worker running\n"
+                                      "worker done\n"
+                                      "after join: worker finished\n"
+                                      "atexit: worker finished\n");
+}
+END_TEST
+
+/* An atexit() handler registered after the first thread started runs
+ * before the library's exit handler, while threads still run (as
+ * thread.h documents). No Python counterpart. */
+START_TEST(test_thread_atexit_registered_late)
+{
+    run_exit_scenario("atexit_late", "end of main\n"
+                                     "atexit: worker running\n"
+                                     "before join: worker running\n"
+                                     "worker done\n");
+}
+END_TEST
+
+/* test_threading.AtexitTests.test_atexit_after_shutdown: registering an
+ * exit handler once exit has begun fails (Python's RuntimeError). */
+START_TEST(test_thread_atexit_after_shutdown)
+{
+    run_exit_scenario("register_during_exit", "register during exit: CT_ESHUTDOWN\n");
+}
+END_TEST
+
+static void no_op(void *arg)
+{
+    (void)arg;
+}
+
+/* ct_register_atexit's argument errors. No Python counterpart. */
+START_TEST(test_thread_register_atexit_errors)
+{
+    ck_assert_ct_err(ct_register_atexit(NULL, NULL, 0), CT_EINVAL);
+    ck_assert_ct_err(ct_register_atexit(NULL, NULL, CT_ATEXIT_AFTER_JOIN), CT_EINVAL);
+    ck_assert_ct_err(ct_register_atexit(no_op, NULL, 2), CT_EINVAL);
+    ck_assert_ct_err(ct_register_atexit(no_op, NULL, CT_ATEXIT_AFTER_JOIN | 8), CT_EINVAL);
+    ck_assert_ct(ct_register_atexit(no_op, NULL, 0));
+    ck_assert_ct(ct_register_atexit(no_op, NULL, CT_ATEXIT_AFTER_JOIN));
+}
+END_TEST
+
+/* test_threading.ThreadTests.test_main_thread_during_shutdown (bpo-31516):
+ * during exit, in an after-join handler and in a plain atexit() handler,
+ * the current thread is still the main thread, alive, and the only one
+ * enumerate() lists. */
+START_TEST(test_thread_main_thread_during_shutdown)
+{
+    run_exit_scenario("main_during_shutdown", "worker done\n"
+                                              "after join: 1 1 1\n"
+                                              "atexit: 1 1 1\n");
+}
+END_TEST
+
+/* test_threading.ThreadTests.test_start_new_thread_at_finalization: once
+ * the threads have been joined at exit, no new thread starts (Python's
+ * "can't create new thread at interpreter shutdown"). */
+START_TEST(test_thread_start_new_thread_at_finalization)
+{
+    run_exit_scenario("start_at_finalization", "OK\nstart_new_thread: CT_ESHUTDOWN\n");
+}
+END_TEST
+
+/* ---- hooks ---- */
+
+struct hook_call {
+    ct_thread *thread;
+    uint64_t caller;
+    void *arg;
+};
+static struct hook_call hook_log[16];
+static _Atomic int hook_count;
+
+static ct_event worker_in;
+static int signal_then_wait_for_go(void *arg)
+{
+    ct_event_set(&worker_in);
+    return wait_for_go(arg);
+}
+
+static void log_hook(ct_thread *t, void *arg)
+{
+    int i = atomic_fetch_add(&hook_count, 1);
+    if (i < 16)
+        hook_log[i] = (struct hook_call){t, ct_get_ident(), arg};
+}
+
+typedef void (*hook_setter)(ct_thread_hook hook, void *arg);
+typedef void (*hook_getter)(ct_thread_hook *hook, void **arg);
+
+/* test_threading.ThreadTests.test_gettrace / test_getprofile: the getter
+ * returns what the setter stored. */
+static void check_get(hook_setter set, hook_getter get)
+{
+    static int tag;
+    ct_thread_hook h = log_hook;
+    void *a = &a;
+    get(&h, &a);
+    ck_assert(h == NULL);
+    ck_assert_ptr_null(a);
+    set(log_hook, &tag);
+    get(&h, &a);
+    ck_assert(h == log_hook);
+    ck_assert_ptr_eq(a, &tag);
+    get(NULL, &a);
+    get(&h, NULL);
+    get(NULL, NULL);
+    set(NULL, NULL);
+    get(&h, &a);
+    ck_assert(h == NULL);
+    ck_assert_ptr_null(a);
+}
+
+START_TEST(test_thread_gettrace)
+{
+    check_get(ct_set_trace, ct_get_trace);
+}
+END_TEST
+
+START_TEST(test_thread_getprofile)
+{
+    check_get(ct_set_profile, ct_get_profile);
+}
+END_TEST
+
+/* test_threading.ThreadTests.test_gettrace_all_threads /
+ * test_getprofile_all_threads: the _all_threads setter calls the hook at
+ * once, in the caller, for every live thread (the caller included), then
+ * in each thread started afterwards, in that thread; the getter returns
+ * it; NULL removes it. */
+static void check_all_threads(hook_setter set_all, hook_getter get)
+{
+    static int tag;
+    atomic_store(&hook_count, 0);
+    ct_event_clear(&go);
+    ct_thread *worker = start(signal_then_wait_for_go, NULL);
+    /* Past its own hook calls: it only gets the one from set_all. */
+    ck_assert_ct(ct_event_wait(&worker_in, CT_FOREVER));
+    ck_assert_int_eq(ct_active_count(), 2);
+    set_all(log_hook, &tag);
+    ck_assert_int_eq(atomic_load(&hook_count), 2);
+    int saw_main = 0, saw_worker = 0;
+    for (int i = 0; i < 2; i++) {
+        ck_assert(hook_log[i].caller == ct_get_ident());
+        ck_assert_ptr_eq(hook_log[i].arg, &tag);
+        saw_main += hook_log[i].thread == ct_main_thread();
+        saw_worker += hook_log[i].thread == worker;
+    }
+    ck_assert(saw_main == 1 && saw_worker == 1);
+    ct_thread_hook h;
+    void *a;
+    get(&h, &a);
+    ck_assert(h == log_hook);
+    ck_assert_ptr_eq(a, &tag);
+    ct_thread *later = start(nothing, NULL);
+    ck_assert_ct(ct_thread_join(later, CT_FOREVER));
+    ck_assert_int_eq(atomic_load(&hook_count), 3);
+    ck_assert_ptr_eq(hook_log[2].thread, later);
+    ck_assert(hook_log[2].caller == ct_thread_ident(later));
+    ct_thread_unref(later);
+    set_all(NULL, NULL);
+    get(&h, &a);
+    ck_assert(h == NULL);
+    join_unref(start(nothing, NULL));
+    ck_assert_int_eq(atomic_load(&hook_count), 3);
+    ct_event_set(&go);
+    join_unref(worker);
+}
+
+START_TEST(test_thread_gettrace_all_threads)
+{
+    check_all_threads(ct_set_trace_all_threads, ct_get_trace);
+}
+END_TEST
+
+START_TEST(test_thread_getprofile_all_threads)
+{
+    check_all_threads(ct_set_profile_all_threads, ct_get_profile);
+}
+END_TEST
+
+/* test_threading.ExceptHookTests.test_original_excepthook: the default
+ * hook is ct_default_excepthook; a custom one replaces it; NULL restores
+ * the default. */
+START_TEST(test_thread_original_excepthook)
+{
+    ct_excepthook_fn h = NULL;
+    void *a = &a;
+    ct_get_excepthook(&h, &a);
+    ck_assert(h == ct_default_excepthook);
+    ck_assert_ptr_null(a);
+    ct_set_excepthook(capture_hook, &hook_calls);
+    ct_get_excepthook(&h, &a);
+    ck_assert(h == capture_hook);
+    ck_assert_ptr_eq(a, &hook_calls);
+    ct_get_excepthook(NULL, &a);
+    ct_get_excepthook(&h, NULL);
+    ct_set_excepthook(NULL, &hook_calls);
+    ct_get_excepthook(&h, &a);
+    ck_assert(h == ct_default_excepthook);
+    ck_assert_ptr_null(a);
+}
+END_TEST
+
+/* ---- names while renamed ---- */
+
+static ct_thread *renamed;
+static _Atomic int renames_done, bad_names;
+static const char *const names[] = {"original", "first-name", "a-second-and-longer-name"};
+
+static void renamer(void *arg, int i)
+{
+    (void)arg;
+    (void)i;
+    for (int n = 0; n < 2000; n++)
+        ck_assert_ct(ct_thread_set_name(renamed, names[1 + n % 2]));
+    atomic_store(&renames_done, 1);
+}
+
+static void name_reader(void *arg, int i)
+{
+    (void)arg;
+    (void)i;
+    long reads = 0;
+    while (!atomic_load(&renames_done) || reads < 1000) {
+        const char *name = ct_thread_name(renamed);
+        if (strcmp(name, names[0]) && strcmp(name, names[1]) && strcmp(name, names[2]))
+            atomic_fetch_add(&bad_names, 1);
+        reads++;
+    }
+}
+
+/* A name read while another thread renames the (running) thread in a
+ * loop is always one of the names given, and stays readable. No Python
+ * counterpart (Python's GIL makes it trivial). */
+START_TEST(test_thread_name_stable_across_renames)
+{
+    ct_event_clear(&go);
+    ck_assert_ct(ct_thread_new(&renamed, &(ct_thread_opts){.target = wait_for_go,
+                                                         .name = names[0]}));
+    ck_assert_ct(ct_thread_start(renamed));
+    const char *first = ct_thread_name(renamed);
+    bunch *readers = bunch_start(name_reader, NULL, 2);
+    bunch *writer = bunch_start(renamer, NULL, 1);
+    bunch_join(writer);
+    bunch_join(readers);
+    ck_assert_int_eq(atomic_load(&bad_names), 0);
+    ck_assert_str_eq(first, names[0]); /* the first pointer is still valid */
+    ck_assert_str_eq(ct_thread_name(renamed), names[2]);
+    ct_event_set(&go);
+    join_unref(renamed);
+}
+END_TEST
+
+/* ---- signals ---- */
+
+static int sigusr1_blocked_here(void)
+{
+    sigset_t now;
+    ck_assert_int_eq(pthread_sigmask(SIG_BLOCK, NULL, &now), 0);
+    return sigismember(&now, SIGUSR1);
+}
+
+static int report_mask(void *arg)
+{
+    *(int *)arg = sigusr1_blocked_here();
+    return 0;
+}
+
+static int report_mask_task(void *arg, void **result)
+{
+    (void)arg;
+    *result = (void *)(long)sigusr1_blocked_here();
+    return 0;
+}
+
+/* Threads started by cthreading (threads, executor workers) begin with
+ * the signal mask of the thread that started them (thread.h). No Python
+ * counterpart. */
+START_TEST(test_thread_signal_mask_inherited)
+{
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGUSR1);
+    ck_assert_int_eq(pthread_sigmask(SIG_BLOCK, &block, &old), 0);
+    int blocked = -1;
+    join_unref(start(report_mask, &blocked));
+    ck_assert_int_eq(blocked, 1);
+    ct_executor *ex;
+    ck_assert_ct(ct_executor_new(&ex, &(ct_executor_opts){.max_workers = 1}));
+    ct_future *f;
+    ck_assert_ct(ct_executor_submit(ex, report_mask_task, NULL, &f));
+    void *r = NULL;
+    ck_assert_ct(ct_future_result(f, &r, CT_FOREVER));
+    ck_assert_ptr_eq(r, (void *)1L);
+    ct_future_unref(f);
+    ck_assert_ct(ct_executor_shutdown(ex, CT_SHUTDOWN_WAIT));
+    ct_executor_unref(ex);
+    ck_assert_int_eq(pthread_sigmask(SIG_SETMASK, &old, NULL), 0);
+    blocked = -1;
+    join_unref(start(report_mask, &blocked));
+    ck_assert_int_eq(blocked, 0);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("thread");
@@ -565,6 +1088,25 @@ static Suite *make_suite(void)
     CT_ADD_TEST(s, test_thread_thread_from_thread, 20);
     CT_ADD_TEST(s, test_thread_settrace_setprofile, 10);
     CT_ADD_TEST(s, test_thread_start_new_thread, 10);
+    CT_ADD_TEST(s, test_thread_system_exit, 10);
+    CT_ADD_TEST(s, test_thread_cancelled_ends_like_return, 20);
+    CT_ADD_TEST(s, test_thread_system_exit_at_exit, 20);
+    CT_ADD_TEST(s, test_thread_cancelled_at_exit, 20);
+    CT_ADD_TEST(s, test_thread_set_daemon, 10);
+    CT_ADD_TEST(s, test_thread_limbo_cleanup, 10);
+    CT_ADD_TEST(s, test_thread_atexit_output, 20);
+    CT_ADD_TEST(s, test_thread_atexit_registered_late, 20);
+    CT_ADD_TEST(s, test_thread_atexit_after_shutdown, 20);
+    CT_ADD_TEST(s, test_thread_register_atexit_errors, 10);
+    CT_ADD_TEST(s, test_thread_main_thread_during_shutdown, 20);
+    CT_ADD_TEST(s, test_thread_start_new_thread_at_finalization, 20);
+    CT_ADD_TEST(s, test_thread_gettrace, 10);
+    CT_ADD_TEST(s, test_thread_getprofile, 10);
+    CT_ADD_TEST(s, test_thread_gettrace_all_threads, 10);
+    CT_ADD_TEST(s, test_thread_getprofile_all_threads, 10);
+    CT_ADD_TEST(s, test_thread_original_excepthook, 10);
+    CT_ADD_TEST(s, test_thread_name_stable_across_renames, 30);
+    CT_ADD_TEST(s, test_thread_signal_mask_inherited, 10);
     return s;
 }
 

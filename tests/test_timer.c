@@ -1,4 +1,7 @@
-/* Timer: test_threading.TimerTests, as they apply to C. */
+/* Timer. test_threading.TimerTests has one test,
+ * test_init_immutable_default_args, about Python's mutable default
+ * arguments, which C does not have; these tests check threading.Timer's
+ * documented behaviour and have no Python counterpart. */
 #include "support.h"
 
 static _Atomic int calls;
@@ -31,8 +34,8 @@ START_TEST(test_timer_fires_after_interval)
 }
 END_TEST
 
-/* test_threading.TimerTests: a timer cancelled before it fires never runs
- * its function, and ends at once. */
+/* A timer cancelled before it fires never runs its function, and ends
+ * at once. */
 START_TEST(test_timer_cancel_before_fire)
 {
     atomic_store(&calls, 0);

@@ -7,10 +7,13 @@
  * registered with ct_register_atexit (it runs first, before the joins)
  * sets; so the output also proves that the exit waited for it. */
 #include <cthreading.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static ct_event exit_begun = CT_EVENT_INIT;
 static ct_event started = CT_EVENT_INIT;
@@ -174,6 +177,86 @@ static void register_late(void *arg)
            ct_errname(ct_register_atexit(register_late, NULL, CT_ATEXIT_AFTER_JOIN)));
 }
 
+
+/* A child forked by the main thread: its exit waits for its non-daemon
+ * thread (test_2_join_in_forked_process). The parent ends with the
+ * child's exit code. */
+static int join_in_forked_process(void)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        return 96;
+    if (pid != 0) {
+        int status;
+        if (waitpid(pid, &status, 0) != pid)
+            return 95;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 97;
+    }
+    note_exit_begun();
+    start_and_drop(print_at_exit, "end of thread", CT_NOT_DAEMON);
+    printf("end of main\n");
+    return 0;
+}
+
+static ct_thread *parent_main;
+static ct_event forked = CT_EVENT_INIT;
+
+static int join_old_main(void *arg)
+{
+    (void)arg;
+    /* The parent's main thread is ended in the child: no wait. */
+    int rc = ct_thread_join(parent_main, CT_FOREVER);
+    printf("end of thread%s\n", rc == 0 ? "" : " (join failed)");
+    return rc;
+}
+
+/* Fork from a worker (test_3_join_in_forked_from_thread). In the child,
+ * the worker is the main thread; the child ends when it returns, as the
+ * process's last thread. */
+static int fork_from_worker(void *arg)
+{
+    (void)arg;
+    pid_t pid = fork();
+    if (pid < 0)
+        return 96;
+    if (pid != 0) {
+        ct_event_set(&forked);
+        int status;
+        if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            printf("child failed\n");
+        return 0;
+    }
+    ct_thread *t;
+    if (ct_thread_new(&t, &(ct_thread_opts){.target = join_old_main}) != 0)
+        return 99;
+    printf("end of main\n");
+    if (ct_thread_start(t) != 0 || ct_thread_join(t, CT_FOREVER) != 0)
+        printf("join failed\n");
+    ct_thread_unref(t);
+#ifdef CT_TSAN
+    /* ThreadSanitizer crashes running atexit handlers in a process whose
+     * last thread returned (glibc then calls exit from the ending
+     * thread): exit from here instead. */
+    exit(0);
+#endif
+    return 0;
+}
+
+/* Threads that end through pthread_exit() or cancellation end like those
+ * whose target returned: the exit does not wait for them forever. */
+static int leave_by_pthread_exit(void *arg)
+{
+    (void)arg;
+    pthread_exit(NULL);
+}
+
+static int block_in_read(void *arg)
+{
+    char c;
+    ct_event_set(&started);
+    return read(*(int *)arg, &c, 1) == 1 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "";
@@ -276,6 +359,32 @@ int main(int argc, char **argv)
     }
     if (!strcmp(mode, "register_during_exit")) {
         ct_register_atexit(register_late, NULL, 0);
+        return 0;
+    }
+    if (!strcmp(mode, "join_in_forked_process"))
+        return join_in_forked_process();
+    if (!strcmp(mode, "join_in_forked_from_thread")) {
+        parent_main = ct_main_thread();
+        start_and_drop(fork_from_worker, NULL, CT_NOT_DAEMON);
+        /* Not inside exit while the worker forks: a sanitizer's own
+         * locks taken there would stay locked in the child. */
+        ct_event_wait(&forked, CT_FOREVER);
+        return 0;
+    }
+    if (!strcmp(mode, "thread_exit_at_exit")) {
+        start_and_drop(leave_by_pthread_exit, NULL, CT_NOT_DAEMON);
+        printf("end of main\n");
+        return 0;
+    }
+    if (!strcmp(mode, "cancel_at_exit")) {
+        static int fds[2];
+        if (pipe(fds) != 0)
+            return 96;
+        ct_thread *t = start(block_in_read, &fds[0], CT_NOT_DAEMON, NULL);
+        ct_event_wait(&started, CT_FOREVER);
+        pthread_cancel((pthread_t)ct_thread_ident(t));
+        ct_thread_unref(t);
+        printf("end of main\n");
         return 0;
     }
     return 2;
