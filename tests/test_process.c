@@ -608,18 +608,24 @@ static void on_signal(int sig)
 struct signaller {
     struct ct__wait_record *record; /* the joiner's */
     pthread_t joiner;
+    _Atomic int done;
 };
 
+/* A signal that arrives just before the joiner enters poll() runs its
+ * handler and leaves the wait to sleep on (as for every blocking call):
+ * keep signalling until the join has returned, as a user pressing Ctrl-C
+ * again would. */
 static int signal_when_joining(void *arg)
 {
     struct signaller *s = arg;
-    for (;;) {
+    while (!atomic_load(&s->done)) {
         const char *kind = atomic_load(&s->record->kind);
-        if (atomic_load(&s->record->object) && kind && strcmp(kind, "process") == 0)
-            break;
-        ct_sleep(0.001);
+        if (atomic_load(&s->record->object) && kind && strcmp(kind, "process") == 0 &&
+            pthread_kill(s->joiner, SIGUSR1) != 0)
+            return 1;
+        ct_sleep(0.005);
     }
-    return pthread_kill(s->joiner, SIGUSR1);
+    return 0;
 }
 
 START_TEST(test_join_signal_eintr)
@@ -630,12 +636,14 @@ START_TEST(test_join_signal_eintr)
     struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART */
     sigemptyset(&sa.sa_mask);
     ck_assert_int_eq(sigaction(SIGUSR1, &sa, NULL), 0);
-    struct signaller sg = {ct__park_record(), pthread_self()};
+    struct signaller sg = {ct__park_record(), pthread_self(), 0};
     ct_thread *t;
     ck_assert_ct(ct_thread_new(&t, &(ct_thread_opts){.target = signal_when_joining, .arg = &sg}));
     ck_assert_ct(ct_thread_start(t));
     ck_assert(!ct_set_interrupt_on_signal(true));
-    ck_assert_ct_err(ct_process_join(p, 30), CT_EINTR);
+    int rc = ct_process_join(p, 30);
+    atomic_store(&sg.done, 1);
+    ck_assert_ct_err(rc, CT_EINTR);
     ct_set_interrupt_on_signal(false);
     ck_assert_ct(ct_thread_join(t, 30));
     ck_assert_int_eq(ct_thread_result(t), 0);
