@@ -70,7 +70,7 @@ $(BUILD)/tests/support.o: tests/support.c tests/support.h $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $(TEST_CFLAGS) -c $< -o $@
 
-$(BUILD)/tests/%: tests/%.c $(BUILD)/tests/support.o $(STATIC) tests/support.h $(HDRS)
+$(BUILD)/tests/%: tests/%.c $(BUILD)/tests/support.o $(STATIC) $(wildcard tests/*.h) $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $(TEST_CFLAGS) $< $(BUILD)/tests/support.o \
 	    $(STATIC) $(LDFLAGS_ALL) $(CHECK_FLAGS) $(LIBS) -o $@

@@ -1,77 +1,85 @@
 /*
  * 11. Processes sharing state.
  *
- * Four processes each add 1 to two counters: a plain global, and a value
- * in memory shared between the processes, guarded by a process-shared
- * Lock. Each process has its own copy of the global, so the parent's stays
- * 0; the shared value reaches 4.
+ * Four processes each add 1 to two counters: a plain global, and a Value
+ * in shared memory (Python's multiprocessing.Value), under the Value's
+ * own process-shared lock. Each process has its own copy of the global,
+ * so the parent's stays 0; the shared value reaches 4.
  *
- * Any cthreading primitive works between processes when it lives in
- * memory mapped MAP_SHARED before fork() and is initialised with
- * CT_PSHARED. (Python spells this multiprocessing.Value with its lock.)
+ * The Python original:
+ *
+ *     def work(shared):
+ *         global plain_num
+ *         plain_num += 1
+ *         with shared.get_lock():
+ *             shared.value += 1
+ *
+ *     shared = Value('i', 0)
+ *     procs = [Process(target=work, args=(shared,)) for _ in range(4)]
+ *     for p in procs: p.start()
+ *     for p in procs: p.join()
+ *
+ * A Value lives in shared memory at the same address in every process
+ * started afterwards, so its pointer can be handed to the children as it
+ * is (here as the argument bytes, which also works with the forkserver
+ * start method: run this program with the argument "forkserver").
  */
 #include <cthreading.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/mman.h>
-#include <sys/wait.h>
+#include <string.h>
 #include <unistd.h>
 
-struct shared {
-    ct_lock lock; /* guards num */
-    int num;
-};
+static int plain_num; /* each process gets its own copy */
 
-static int plain_num; /* each process gets its own copy at fork() */
-
-static void work(struct shared *s)
+#define CHECK(call) check((call), #call)
+static void check(int rc, const char *what)
 {
-    plain_num++;
-    CT_WITH_LOCK(&s->lock)
-    {
-        int seen = s->num;
-        usleep(1000); /* make a race likely, if the lock were missing */
-        s->num = seen + 1;
+    if (rc != 0) {
+        fprintf(stderr, "%s failed: %s\n", what, ct_strerror(rc));
+        exit(EXIT_FAILURE);
     }
 }
 
-int main(void)
+static int work(void *arg)
 {
-    /* The shared memory must exist before the processes are forked. */
-    struct shared *s = mmap(NULL, sizeof *s, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                            -1, 0);
-    if (s == MAP_FAILED) {
-        perror("mmap");
-        return 1;
+    ct_value *shared = *(ct_value **)arg;
+    plain_num++;
+    CT_WITH_RLOCK(ct_value_get_lock(shared))
+    {
+        int *num = ct_value_ptr(shared);
+        int seen = *num;
+        usleep(1000); /* make a race likely, if the lock were missing */
+        *num = seen + 1;
     }
-    int rc = ct_lock_init(&s->lock, CT_PSHARED);
-    if (rc != 0) {
-        fprintf(stderr, "ct_lock_init: %s\n", ct_strerror(rc));
-        return 1;
-    }
-    s->num = 0;
+    return 0;
+}
 
-    pid_t kids[4];
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "forkserver") == 0)
+        CHECK(ct_set_start_method(CT_START_FORKSERVER)); /* while single-threaded */
+
+    ct_value *shared;
+    CHECK(ct_value_new(&shared, &(ct_value_opts){.typecode = 'i'}));
+
+    ct_process *procs[4];
     for (int i = 0; i < 4; i++) {
-        kids[i] = fork();
-        if (kids[i] < 0) {
-            perror("fork");
-            return 1;
-        }
-        if (kids[i] == 0) {
-            work(s);
-            _exit(0);
-        }
+        CHECK(ct_process_new(&procs[i], &(ct_process_opts){.target = work,
+                                                           .arg = &shared,
+                                                           .arg_size = sizeof shared}));
+        CHECK(ct_process_start(procs[i]));
     }
     int failed = 0;
     for (int i = 0; i < 4; i++) {
-        int status;
-        if (waitpid(kids[i], &status, 0) != kids[i] || !WIFEXITED(status) ||
-            WEXITSTATUS(status) != 0)
-            failed = 1;
+        CHECK(ct_process_join(procs[i], CT_FOREVER));
+        failed |= ct_process_exitcode(procs[i]) != 0;
+        ct_process_unref(procs[i]);
     }
+    int num;
+    CHECK(ct_value_get(shared, &num));
     printf("4 processes each added 1 to both counters\n");
-    printf("plain_num is %d, shared_num is %d\n", plain_num, s->num);
-    munmap(s, sizeof *s);
+    printf("plain_num is %d, shared_num is %d\n", plain_num, num);
+    ct_value_unref(shared);
     return failed;
 }

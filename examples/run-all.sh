@@ -1,5 +1,6 @@
 #!/bin/sh
-# Run every example in order (make demo). Usage: run-all.sh BUILD_DIR
+# Run every example in order (make demo): 01..10 with threads, 11 and 12
+# with processes (shared Value, process pool). Usage: run-all.sh BUILD_DIR
 # Each example prints its own account; this adds a header line before each
 # and fails as soon as one fails.
 build=${1:-build/plain}

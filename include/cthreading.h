@@ -23,5 +23,9 @@
 #include "cthreading/queue.h"
 #include "cthreading/future.h"
 #include "cthreading/executor.h"
+#include "cthreading/process.h"
+#include "cthreading/shared.h"
+#include "cthreading/process_queue.h"
+#include "cthreading/process_pool.h"
 
 #endif

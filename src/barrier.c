@@ -12,7 +12,9 @@
  * of its own: `seq` is bumped (under the lock) at each state change and
  * waiters park on it after letting the lock go, then re-check the state.
  * The struct holds no pointers into the process other than the action,
- * so a barrier in shared memory works between forked processes.
+ * so a barrier in shared memory works between forked processes; an
+ * action is refused for a barrier in a named segment, which unrelated
+ * processes map.
  */
 #include "prim.h"
 
@@ -31,6 +33,12 @@ int ct_barrier_init(ct_barrier *barrier, const ct_barrier_opts *opts)
     rc = ct_timeout_check(timeout);
     if (rc)
         return rc;
+    /* An action is a pointer into this program: meaningless in a process
+     * that maps a named segment without being forked from this one. */
+    bool (*in_named)(const void *) =
+        atomic_load_explicit(&ct__in_named_segment, memory_order_acquire);
+    if ((pf & CT__PARK_SHARED) && opts->action && in_named && in_named(b))
+        return CT_EINVAL;
     ct_lock_init((ct_lock *)(void *)&b->lock, opts->flags);
     atomic_init(&b->seq, 0);
     atomic_init(&b->state, CT__BARRIER_FILLING);

@@ -25,7 +25,10 @@
  * processes: it counts notifications in `seq` instead and wakes up to n
  * threads parked on it. There, a waiter can also return 0 without its own
  * notification (when several notifies overlap), so callers should re-check
- * their predicate, as ct_condition_wait_for() does.
+ * their predicate, as ct_condition_wait_for() does. It finds its lock by
+ * an offset from itself, never a pointer, since processes may map the
+ * segment at different addresses; and as its lock is robust, a wait that
+ * takes the lock back from a dead process reports CT_EOWNERDEAD.
  */
 #include "prim.h"
 
@@ -60,15 +63,19 @@ int ct_condition_init(ct_condition *cond, const ct_condition_opts *opts)
     if (opts && opts->lock && opts->rlock)
         return CT_EINVAL;
     ct_rlock_init((ct_rlock *)(void *)&c->own, flags);
-    c->lock = NULL;
+    void *lock = NULL;
     c->kind = CT__COND_OWN;
     if (opts && opts->lock) {
-        c->lock = opts->lock;
+        lock = opts->lock;
         c->kind = CT__COND_LOCK;
     } else if (opts && opts->rlock) {
-        c->lock = opts->rlock;
+        lock = opts->rlock;
         c->kind = CT__COND_RLOCK;
     }
+    if (pf & CT__PARK_SHARED)
+        c->lock.off = lock ? (intptr_t)((char *)lock - (char *)c) : 0;
+    else
+        c->lock.ptr = lock;
     c->park_flags = pf;
     ct__diag_forget(c);
     c->waiters = (struct ct__list){0};
@@ -89,16 +96,30 @@ int ct_condition_destroy(ct_condition *cond)
     return 0;
 }
 
+/* The lock given at init (see struct ct__condition). */
+static void *given_lock(struct ct__condition *c)
+{
+    if (c->park_flags & CT__PARK_SHARED)
+        return (char *)c + c->lock.off;
+    return c->lock.ptr;
+}
+
+static struct ct__lock *lock_of(struct ct__condition *c)
+{
+    return given_lock(c);
+}
+
 static struct ct__rlock *rlock_of(struct ct__condition *c)
 {
-    return c->kind == CT__COND_RLOCK ? c->lock : &c->own;
+    return c->kind == CT__COND_RLOCK ? given_lock(c) : &c->own;
 }
 
 int ct_condition_acquire(ct_condition *cond, double timeout)
 {
     struct ct__condition *c = C(cond);
     if (c->kind == CT__COND_LOCK)
-        return ct__lock_acquire_tracked(c->lock, c->lock, timeout, __builtin_return_address(0));
+        return ct__lock_acquire_tracked(lock_of(c), lock_of(c), timeout,
+                                        __builtin_return_address(0));
     return ct_rlock_acquire((ct_rlock *)(void *)rlock_of(c), timeout);
 }
 
@@ -106,7 +127,7 @@ int ct_condition_release(ct_condition *cond)
 {
     struct ct__condition *c = C(cond);
     if (c->kind == CT__COND_LOCK)
-        return ct_lock_release(c->lock);
+        return ct_lock_release((ct_lock *)(void *)lock_of(c));
     return ct_rlock_release((ct_rlock *)(void *)rlock_of(c));
 }
 
@@ -114,15 +135,15 @@ int ct_condition_release(ct_condition *cond)
 static bool held(struct ct__condition *c)
 {
     if (c->kind == CT__COND_LOCK)
-        return atomic_load_explicit(&((struct ct__lock *)c->lock)->state, memory_order_relaxed) != 0;
+        return ct__lock_word_held(atomic_load_explicit(&lock_of(c)->state, memory_order_relaxed));
     return ct__rlock_is_owned(rlock_of(c));
 }
 
 static uint32_t release_save(struct ct__condition *c)
 {
     if (c->kind == CT__COND_LOCK) {
-        ct__diag_released(c->lock);
-        ct__lock_release(c->lock);
+        ct__diag_released(lock_of(c));
+        ct__lock_release(lock_of(c));
         return 1;
     }
     return ct__rlock_release_all(rlock_of(c));
@@ -131,10 +152,19 @@ static uint32_t release_save(struct ct__condition *c)
 static void acquire_restore(struct ct__condition *c, uint32_t saved)
 {
     if (c->kind == CT__COND_LOCK) {
-        ct__lock_acquire_forever(c->lock);
-        ct__diag_reacquired(c->lock);
+        ct__lock_acquire_forever(lock_of(c));
+        ct__diag_reacquired(lock_of(c));
     } else
         ct__rlock_restore(rlock_of(c), saved);
+}
+
+/* After a shared wait took its (robust) lock back: whether a process died
+ * holding it and nobody has marked it consistent since. */
+static bool lock_dirty(struct ct__condition *c)
+{
+    struct ct__lock *l = c->kind == CT__COND_LOCK ? lock_of(c) : &rlock_of(c)->lock;
+    return (l->park_flags & CT__PARK_SHARED) &&
+           (atomic_load_explicit(&l->state, memory_order_relaxed) & CT__ROBUST_DIRTY);
 }
 
 static bool interrupted(int rc)
@@ -152,6 +182,8 @@ static int wait_shared(struct ct__condition *c, ct__deadline dl)
         rc = ct__park_wait(&c->seq, seq, dl, (int)c->park_flags | CT__PARK_INTERRUPTIBLE, c,
                            "condition");
     acquire_restore(c, saved);
+    if (lock_dirty(c))
+        return CT_EOWNERDEAD;
     if (atomic_load_explicit(&c->seq, memory_order_acquire) != seq)
         return 0;
     return interrupted(rc) ? rc : CT_ETIMEDOUT;
@@ -228,8 +260,11 @@ int ct_condition_wait_for(ct_condition *cond, ct_predicate pred, void *arg, int 
     while (!result && !ct__deadline_passed(dl)) {
         rc = wait_until(c, dl);
         result = pred(arg);
-        if (interrupted(rc) && !result)
+        if ((interrupted(rc) && !result) || rc == CT_EOWNERDEAD) {
+            if (value)
+                *value = result;
             return rc;
+        }
     }
     if (value)
         *value = result;
@@ -268,4 +303,12 @@ int ct_condition_notify(ct_condition *cond, int n)
 int ct_condition_notify_all(ct_condition *cond)
 {
     return ct_condition_notify(cond, CT__WAKE_ALL);
+}
+
+int ct_condition_consistent(ct_condition *cond)
+{
+    struct ct__condition *c = C(cond);
+    if (c->kind == CT__COND_LOCK)
+        return ct_lock_consistent((ct_lock *)(void *)lock_of(c));
+    return ct_rlock_consistent((ct_rlock *)(void *)rlock_of(c));
 }

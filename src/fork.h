@@ -23,6 +23,12 @@ enum {
     CT__FORK_LOCAL = 30,    /* thread-local tables */
     CT__FORK_EXECUTOR = 40, /* the executor registry and every executor */
     CT__FORK_DIAG = 50,     /* the diagnostics side table, the dump helper */
+    CT__FORK_PROCESS_OS = 60, /* descriptors children must not inherit */
+    CT__FORK_SHM = 62,        /* shared arenas and the segment registry */
+    CT__FORK_QUEUE = 63,      /* process queues closed in this process */
+    CT__FORK_PROCESS = 64,    /* the children registry, current/parent process */
+    CT__FORK_POOL = 66,       /* the process pool registry */
+    CT__FORK_FORKSERVER = 68, /* the forkserver's control socket */
 };
 
 struct ct__fork_hooks {

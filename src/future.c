@@ -62,6 +62,7 @@ struct ct_future {
     struct callback *callbacks, *last_callback;
     struct ct__list waiters; /* of struct wnode */
     ct_future *next;         /* the executor's queue */
+    void (*free_result)(void *result); /* a result the future owns, freed with it */
 };
 
 static ct_future *alloc_future(ct_task_fn fn, void *arg)
@@ -109,6 +110,8 @@ void ct_future_unref(ct_future *f)
         next = c->next;
         free(c);
     }
+    if (f->free_result && f->result)
+        f->free_result(f->result);
     free(f);
 }
 
@@ -252,6 +255,24 @@ int ct_future_set_exception(ct_future *f, int code)
     if (code == 0)
         return CT_EINVAL;
     return complete(f, FINISHED, code, NULL);
+}
+
+int ct__future_set_owned_result(ct_future *f, void *result, void (*free_result)(void *))
+{
+    take(f);
+    if (is_done(state_of(f))) {
+        give(f);
+        free_result(result);
+        return CT_ESTATE;
+    }
+    f->error = 0;
+    f->result = result;
+    f->free_result = free_result;
+    bool wake;
+    struct callback *cbs = complete_locked(f, FINISHED, &wake);
+    give(f);
+    after_complete(f, cbs, wake);
+    return 0;
 }
 
 int ct_future_cancel(ct_future *f)

@@ -25,4 +25,10 @@ CT__HIDDEN void ct__future_finish(ct_future *f, int code, void *result);
  * pool). */
 CT__HIDDEN void ct__future_fail(ct_future *f, int code);
 
+/* Complete a pending or running future with a result that the future
+ * owns: free_result(result) runs at its last unref (or at once when the
+ * future was already done: CT_ESTATE). The process pool's results. */
+CT__HIDDEN int ct__future_set_owned_result(ct_future *f, void *result,
+                                           void (*free_result)(void *result));
+
 #endif

@@ -14,6 +14,12 @@
  * processes) and a recursion count that only the owner touches. Only the
  * owner can ever find its own id in `owner`, so the relaxed read on the
  * re-entry path is exact.
+ *
+ * Process-shared (CT_PSHARED) locks are robust and live in
+ * lock_robust.c: their word is never 0, so the fast path's
+ * compare-and-swap fails and the slow path hands them over before it
+ * spins; release checks the flag first. A private lock pays nothing on
+ * acquire, and one predictable branch on release.
  */
 #include "prim.h"
 
@@ -55,6 +61,8 @@ __attribute__((noinline)) static int word_lock_slow(_Atomic uint32_t *w, int par
                                                     const void *object, double timeout)
 {
     /* park_flags carries CT__PARK_INTERRUPTIBLE for a user's acquire. */
+    if (park_flags & CT__PARK_SHARED)
+        return ct__robust_lock(w, park_flags, object, timeout);
     CT__SPIN_WHILE(atomic_load_explicit(w, memory_order_relaxed) != 0);
     uint32_t zero = 0;
     if (atomic_compare_exchange_strong_explicit(w, &zero, 1, memory_order_acquire,
@@ -111,7 +119,9 @@ static inline void lock_forever(struct ct__lock *l)
 
 static inline int unlock_fast(struct ct__lock *l)
 {
-    return word_unlock(&l->state, (int)l->park_flags & CT__PARK_SHARED);
+    if (CT__UNLIKELY(l->park_flags & CT__PARK_SHARED))
+        return ct__robust_unlock(&l->state);
+    return word_unlock(&l->state, 0);
 }
 
 void ct__word_lock(_Atomic uint32_t *word, int park_flags, const void *object)
@@ -153,7 +163,7 @@ __attribute__((noinline)) static int tracked_acquire(struct ct__lock *l, const v
     if (ct__timeout_ok(timeout))
         h->before_acquire(object, timeout != 0, caller);
     int rc = lock_fast(l, timeout);
-    if (rc == 0)
+    if (rc == 0 || rc == CT_EOWNERDEAD) /* taken either way */
         h->acquired(object);
     return rc;
 }
@@ -188,14 +198,20 @@ int ct_lock_init(ct_lock *lock, unsigned flags)
     if (rc)
         return rc;
     ct__diag_forget(lock);
-    atomic_init(&l->state, 0);
+    atomic_init(&l->state, pf ? CT__ROBUST_FREE : 0);
     l->park_flags = pf;
     return 0;
 }
 
+static bool held(const struct ct__lock *l)
+{
+    return ct__lock_word_held(
+        atomic_load_explicit(&((struct ct__lock *)l)->state, memory_order_relaxed));
+}
+
 int ct_lock_destroy(ct_lock *lock)
 {
-    if (atomic_load_explicit(&L(lock)->state, memory_order_relaxed))
+    if (held(L(lock)))
         return CT_ESTATE;
     ct__diag_forget(lock);
     return 0;
@@ -217,7 +233,15 @@ int ct_lock_release(ct_lock *lock)
 
 bool ct_lock_locked(const ct_lock *lock)
 {
-    return atomic_load_explicit(&L(lock)->state, memory_order_relaxed) != 0;
+    return held(L(lock));
+}
+
+int ct_lock_consistent(ct_lock *lock)
+{
+    struct ct__lock *l = L(lock);
+    if (l->park_flags & CT__PARK_SHARED)
+        return ct__robust_consistent(&l->state);
+    return held(l) ? 0 : CT_ENOTLOCKED;
 }
 
 /* ---- RLock ---- */
@@ -258,14 +282,14 @@ int ct_rlock_acquire(ct_rlock *rlock, double timeout)
     int rc = CT__UNLIKELY(ct__diag_tracking())
                  ? tracked_acquire(&r->lock, r, timeout, __builtin_return_address(0))
                  : lock_fast(&r->lock, timeout);
-    if (rc) {
+    if (CT__UNLIKELY(rc) && rc != CT_EOWNERDEAD) {
         TSAN_POST_LOCK(r, tflags | TSAN_FAILED);
         return rc;
     }
     TSAN_POST_LOCK(r, tflags);
     atomic_store_explicit(&r->owner, me, memory_order_relaxed);
     r->count = 1;
-    return 0;
+    return rc; /* CT_EOWNERDEAD: taken over from a dead process */
 }
 
 int ct_rlock_release(ct_rlock *rlock)
@@ -285,7 +309,17 @@ int ct_rlock_release(ct_rlock *rlock)
 
 bool ct_rlock_locked(const ct_rlock *rlock)
 {
-    return atomic_load_explicit(&R(rlock)->lock.state, memory_order_relaxed) != 0;
+    return held(&R(rlock)->lock);
+}
+
+int ct_rlock_consistent(ct_rlock *rlock)
+{
+    struct ct__rlock *r = R(rlock);
+    if (!ct__rlock_is_owned(r))
+        return CT_ENOTOWNER;
+    if (r->lock.park_flags & CT__PARK_SHARED)
+        return ct__robust_consistent(&r->lock.state);
+    return 0;
 }
 
 bool ct__rlock_is_owned(const struct ct__rlock *r)

@@ -186,7 +186,9 @@ void ct__park_interrupt(struct ct__wait_record *r)
     /* A wait on a descriptor publishes an eventfd for as long as it
      * waits; fd_lock keeps it open while it is written to. */
     fd_lock(r);
-    int fd = atomic_load_explicit(&r->intr_fd, memory_order_relaxed);
+    /* acquire: pairs with the store that published the eventfd, so its
+     * creation happens before this write (ThreadSanitizer checks it). */
+    int fd = atomic_load_explicit(&r->intr_fd, memory_order_acquire);
     if (fd > 0) {
         uint64_t one = 1;
         ssize_t n = write(fd - 1, &one, sizeof one);

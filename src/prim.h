@@ -18,7 +18,9 @@
 #include "cthreading/semaphore.h"
 #include "park.h"
 
-/* Lock: state 0 free, 1 locked, 2 locked and somebody may be parked. */
+/* Lock: state 0 free, 1 locked, 2 locked and somebody may be parked.
+ * A process-shared (CT_PSHARED) lock keeps its state in the robust
+ * encoding below instead (lock_robust.c), which is never 0, 1 or 2. */
 struct ct__lock {
     _Atomic uint32_t state;
     uint32_t park_flags; /* CT__PARK_SHARED or 0 */
@@ -50,7 +52,14 @@ enum { CT__COND_OWN = 0, CT__COND_LOCK = 1, CT__COND_RLOCK = 2 };
 
 struct ct__condition {
     struct ct__rlock own; /* the lock when none was given */
-    void *lock;           /* the ct__lock or ct__rlock given at init */
+    /* The ct__lock or ct__rlock given at init: a pointer for a private
+     * condition; for a shared one an offset from the condition itself, as
+     * a segment may be mapped at different addresses in different
+     * processes (the lock must then live in the same segment). */
+    union {
+        void *ptr;
+        intptr_t off;
+    } lock;
     uint32_t kind;        /* CT__COND_* */
     uint32_t park_flags;
     struct ct__list waiters;   /* FIFO of waiters (private), under list_lock */
@@ -176,5 +185,47 @@ static inline void ct__diag_forget(const void *object)
     if (CT__UNLIKELY(atomic_load_explicit(&ct__diag_state, memory_order_relaxed) != 0))
         ct__diag()->forget(object);
 }
+
+/*
+ * Robust process-shared lock words (lock_robust.c). Layout:
+ *   bit 0      CT__ROBUST_WAITERS  somebody may be parked
+ *   bit 1      CT__ROBUST_DIRTY    a holder died; not yet marked consistent
+ *   bits 2-23  the holder's process id (0: free)
+ *   bits 24-31 a tag of the holder's start time (pid reuse check);
+ *              0xff when free
+ * Free is CT__ROBUST_FREE (with DIRTY kept), so a robust word is never
+ * 0: the private fast path's compare-and-swap from 0 fails on it and
+ * every acquire of a shared lock reaches ct__robust_lock.
+ */
+#define CT__ROBUST_WAITERS 1u
+#define CT__ROBUST_DIRTY 2u
+#define CT__ROBUST_PID_SHIFT 2
+#define CT__ROBUST_PID_MASK 0x00fffffcu
+#define CT__ROBUST_FREE 0xff000000u
+
+/* Whether a lock word (either encoding) says locked. */
+static inline bool ct__lock_word_held(uint32_t s)
+{
+    return s == 1 || s == 2 || (s & CT__ROBUST_PID_MASK) != 0;
+}
+
+/* Acquire a robust word: 0, CT_EOWNERDEAD (acquired; a holder died),
+ * CT_ETIMEDOUT, CT_EINTERRUPTED / CT_EINTR, or a bad timeout's code. */
+CT__HIDDEN int ct__robust_lock(_Atomic uint32_t *w, int park_flags, const void *object,
+                               double timeout);
+/* Release: 0 or CT_ENOTLOCKED. */
+CT__HIDDEN int ct__robust_unlock(_Atomic uint32_t *w);
+/* Clear the DIRTY mark of a held word: 0 or CT_ENOTLOCKED. */
+CT__HIDDEN int ct__robust_consistent(_Atomic uint32_t *w);
+/* Whether process `pid` with start-time tag `tag` (of a robust word)
+ * still runs: false once it exited (zombies included) or its pid was
+ * reused by another process. */
+CT__HIDDEN bool ct__robust_pid_alive(uint32_t pid, uint32_t tag);
+
+/* Barrier actions are refused in segments that unrelated processes map
+ * (where a function pointer means nothing): the shared memory layer sets
+ * this hook once it maps a named segment; it says whether an address
+ * lies in one. */
+CT__HIDDEN extern _Atomic(bool (*)(const void *addr)) ct__in_named_segment;
 
 #endif

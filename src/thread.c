@@ -868,6 +868,27 @@ static void register_exit_handler(void)
         ct__die("atexit", 0);
 }
 
+/* A process started by ct_process_start ends through _exit, never exit():
+ * it runs its own exit sequence here. */
+void ct__thread_run_exit(void)
+{
+    at_exit();
+}
+
+/* In a process started by ct_process_start, right after fork: the
+ * handlers inherited from the parent are the parent's (Python clears
+ * atexit in its children too); forget them and start afresh. */
+void ct__thread_exit_reset(void)
+{
+    struct ct__list *lists[] = {&before_join, &after_join};
+    for (int i = 0; i < 2; i++) {
+        struct ct__node *n;
+        while ((n = ct__list_pop_front(lists[i])) != NULL)
+            free(CT__CONTAINER_OF(n, struct exit_handler, link));
+    }
+    atomic_store_explicit(&phase, RUNNING, memory_order_release);
+}
+
 /* ---- fork ---- */
 
 static void fork_prepare(void)

@@ -40,4 +40,10 @@ CT__HIDDEN bool ct__thread_ended(const ct_thread *t);
  * executors refuse new work then, as Python's do. */
 CT__HIDDEN bool ct__exiting(void);
 
+/* For processes started by ct_process_start (which end by _exit): run the
+ * exit sequence of thread.h (handlers, joins) now; and, right after fork,
+ * forget the handlers inherited from the parent. */
+CT__HIDDEN void ct__thread_run_exit(void);
+CT__HIDDEN void ct__thread_exit_reset(void);
+
 #endif

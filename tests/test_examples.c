@@ -228,6 +228,19 @@ START_TEST(test_11_processes_shared_state)
 {
     run("11_processes_shared_state", NULL);
     expect("plain_num is 0, shared_num is 4\n");
+    run("11_processes_shared_state", "forkserver");
+    expect("plain_num is 0, shared_num is 4\n");
+}
+END_TEST
+
+START_TEST(test_12_process_pool)
+{
+    run("12_process_pool", NULL);
+    /* pi(3000000) = 216816, in this process and in the pool. */
+    expect_n("  found 216816 primes in ", 2);
+    expect("  same answer: yes\n");
+    expect("  speed-up: ");
+    expect("3. pool shut down: 0 worker processes left\n");
 }
 END_TEST
 
@@ -246,6 +259,7 @@ static Suite *make_suite(void)
     CT_ADD_TEST(s, test_09_thread_pool, 60);
     CT_ADD_TEST(s, test_10_local_and_introspection, 60);
     CT_ADD_TEST(s, test_11_processes_shared_state, 60);
+    CT_ADD_TEST(s, test_12_process_pool, 60);
     return s;
 }
 

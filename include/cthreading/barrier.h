@@ -7,8 +7,19 @@
  * left). Optionally one thread runs an action just before the release. A
  * barrier can break: abort(), a wait that times out, or an action that
  * fails. A broken barrier fails every wait until reset(). Caller-allocated,
- * no allocation, usable between processes with CT_PSHARED (the action
- * pointer must then be valid in every process, as after fork).
+ * no allocation, usable between processes with CT_PSHARED.
+ *
+ * Between processes: the action is a function pointer, run by whichever
+ * party arrives last, so it must be valid in every participating process:
+ * true for processes forked from the one that set it (ct_process with
+ * either start method, or fork()). An action is refused (CT_EINVAL) for a
+ * barrier inside a named segment (ct_shared_memory), which unrelated
+ * processes may map. A party whose process dies while it waits stays
+ * counted: the round can never fill, so the others wait until their
+ * timeout, which breaks the barrier (give shared barriers a timeout). A
+ * process that dies inside the barrier's short internal critical section
+ * leaves its robust internal lock to the next party (cthreading/lock.h);
+ * the round then also ends by timeout.
  */
 #ifndef CTHREADING_BARRIER_H
 #define CTHREADING_BARRIER_H
@@ -35,7 +46,8 @@ typedef struct ct_barrier_opts {
 
 /*
  * ct_barrier_init - returns 0, CT_EINVAL (opts NULL, parties < 1, unknown
- * flag), or CT_ETIMEOUT / CT_EOVERFLOW for a bad default timeout.
+ * flag, an action for a CT_PSHARED barrier in a named segment), or
+ * CT_ETIMEOUT / CT_EOVERFLOW for a bad default timeout.
  */
 CT_API int ct_barrier_init(ct_barrier *b, const ct_barrier_opts *opts);
 

@@ -22,6 +22,14 @@
  * is not locked at all. A Lock has no owner, so a notify while another
  * thread holds it cannot be told from a correct one, as in Python.
  *
+ * Process-shared conditions find their lock by an offset from the
+ * condition, not a pointer, so a condition and its lock in a segment
+ * that processes map at different addresses work in every one of them:
+ * the lock given to a CT_PSHARED condition must live in the same mapping
+ * (usually the same struct). A shared condition's lock is robust (see
+ * cthreading/lock.h): a wait that takes it back from a process that died
+ * holding it returns CT_EOWNERDEAD, with the lock held.
+ *
  * Visibility: a wait returns holding the lock, so it sees everything the
  * notifier wrote before it released the lock.
  */
@@ -52,7 +60,8 @@ typedef int (*ct_predicate)(void *arg);
 
 /*
  * ct_condition_init - bind a condition to a lock (see ct_condition_opts;
- * opts may be NULL). The lock must outlive the condition. Returns 0, or
+ * opts may be NULL). The lock must outlive the condition; for CT_PSHARED
+ * it must be a CT_PSHARED lock in the same shared mapping. Returns 0, or
  * CT_EINVAL (unknown flag, or both .lock and .rlock given).
  */
 CT_API int ct_condition_init(ct_condition *cond, const ct_condition_opts *opts);
@@ -71,7 +80,9 @@ CT_API int ct_condition_release(ct_condition *cond);
  * when notified, CT_ETIMEDOUT when the time ran out (the lock is held
  * again either way), CT_ENOTOWNER if the caller does not hold the lock
  * (for a plain Lock: if it is not locked), CT_ETIMEOUT / CT_EOVERFLOW for
- * a bad timeout (checked first; nothing is released).
+ * a bad timeout (checked first; nothing is released), CT_EINTERRUPTED /
+ * CT_EINTR (the lock is held again), or for a shared condition
+ * CT_EOWNERDEAD (the lock is held again; see above).
  */
 CT_API int ct_condition_wait(ct_condition *cond, double timeout);
 
@@ -80,7 +91,8 @@ CT_API int ct_condition_wait(ct_condition *cond, double timeout);
  * `timeout` in all (Python's wait_for). The caller must hold the lock;
  * pred runs with it held. Returns 0 when the predicate is true,
  * CT_ETIMEDOUT when it is still false at the deadline, or the errors of
- * ct_condition_wait. *value (if not NULL) gets the predicate's last value
+ * ct_condition_wait (CT_EOWNERDEAD ends the wait at once, whatever the
+ * predicate). *value (if not NULL) gets the predicate's last value
  * (Python's return value).
  */
 CT_API int ct_condition_wait_for(ct_condition *cond, ct_predicate pred, void *arg, int *value,
@@ -95,6 +107,12 @@ CT_API int ct_condition_notify(ct_condition *cond, int n);
 
 /* ct_condition_notify_all - wake every waiter; as ct_condition_notify. */
 CT_API int ct_condition_notify_all(ct_condition *cond);
+
+/* ct_condition_consistent - after CT_EOWNERDEAD, mark the condition's
+ * lock consistent again (ct_lock_consistent / ct_rlock_consistent of the
+ * lock, also of the condition's own RLock). The caller must hold it.
+ * Returns 0, CT_ENOTLOCKED or CT_ENOTOWNER. */
+CT_API int ct_condition_consistent(ct_condition *cond);
 
 #ifdef __cplusplus
 }

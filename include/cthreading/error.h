@@ -64,7 +64,8 @@ enum ct_error {
     CT_EOVERFLOW,
     /* MemoryError: an allocation failed. */
     CT_ENOMEM,
-    /* RuntimeError: the system refused to start a thread. */
+    /* RuntimeError / OSError: the system refused to start a thread or a
+     * process. */
     CT_EAGAIN,
     /* RuntimeError: release of a lock that is not locked. */
     CT_ENOTLOCKED,
@@ -98,8 +99,9 @@ enum ct_error {
     CT_ESHUTDOWN,
     /* concurrent.futures.CancelledError: the future was cancelled. */
     CT_ECANCELLED,
-    /* concurrent.futures.BrokenExecutor: a worker initializer failed, or
-     * the executor was inherited across fork and has no workers. */
+    /* concurrent.futures.BrokenExecutor (BrokenProcessPool): a worker
+     * initializer failed, a pool's worker process died, or the executor
+     * was inherited across fork and has no workers. */
     CT_EBROKENPOOL,
     /* RuntimeError / InvalidStateError: the operation is not valid in the
      * object's state (a Future already done, a lock still held at
@@ -115,8 +117,28 @@ enum ct_error {
      * it was not initialised again). */
     CT_EDESTROYED,
     /* OSError: the system is out of a resource the call needs (file
-     * descriptors, for an object's readiness descriptor). */
+     * descriptors, for an object's readiness descriptor; processes or
+     * shared memory space, for the process layer). */
     CT_ENORES,
+    /* POSIX's EOWNERDEAD (Python has no equivalent): the caller now holds
+     * a process-shared Lock or RLock whose previous holder's process died
+     * holding it; the data it guards may be half-updated. The lock stays
+     * marked until ct_lock_consistent / ct_rlock_consistent. */
+    CT_EOWNERDEAD,
+    /* ValueError "... is closed": the object (a process, or a process
+     * queue in this process) was closed. */
+    CT_ECLOSED,
+    /* FileNotFoundError: no shared memory segment has that name. */
+    CT_ENOENT,
+    /* FileExistsError: a shared memory segment of that name exists. */
+    CT_EEXIST,
+    /* PermissionError: the system refused access (a segment's mode, a
+     * signal to another user's process). */
+    CT_EPERM,
+    /* A shared memory segment that is not one of cthreading's, of another
+     * layout version, still being created, or smaller than its header
+     * says: nothing of it is used. */
+    CT_EFORMAT,
     CT_ELAST_
 };
 

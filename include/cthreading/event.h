@@ -7,6 +7,9 @@
  * processes with CT_PSHARED. A set() with nobody waiting makes no system
  * call.
  *
+ * Between processes, a waiter or setter that dies leaves the event as it
+ * was; nothing is held.
+ *
  * Visibility: what a thread wrote before ct_event_set is visible to every
  * thread whose wait returns 0 because of it, and to a thread that sees
  * ct_event_is_set return true.

@@ -16,6 +16,21 @@
  * RLock (the outermost release, for an RLock) is visible to the thread
  * whose acquire takes it next, also across processes for CT_PSHARED locks.
  *
+ * Robustness (CT_PSHARED only): a process that dies while it holds a
+ * process-shared Lock or RLock does not hang the others. The lock word
+ * names the holding process (its pid and a tag of its start time, so a
+ * recycled pid is not mistaken for it); a thread that has waited a
+ * little (2 ms, then at growing intervals up to 200 ms) checks that the
+ * holder still runs, and when it does not, takes the lock over and gets
+ * CT_EOWNERDEAD, with the lock held. The lock stays marked: every
+ * acquire returns CT_EOWNERDEAD until a holder calls ct_lock_consistent
+ * (ct_rlock_consistent) to say the data it guards is sound again. Only a
+ * blocking acquire checks the holder (timeout 0 returns CT_ETIMEDOUT at
+ * once); the processes must share one pid namespace; a thread that ends
+ * while holding an RLock, in a process that lives on, is not detected
+ * (as for private locks). Shared locks cost one more compare-and-swap per
+ * acquire than private ones; private locks pay nothing for any of this.
+ *
  * Signals: with the futex backend (Linux, the default), ct_lock_release
  * and ct_lock_acquire with timeout 0 are async-signal-safe: a signal
  * handler may call them (not while diagnostics track holders, see
@@ -62,9 +77,11 @@ CT_API int ct_lock_destroy(ct_lock *lock);
 /*
  * ct_lock_acquire - take the lock, waiting up to `timeout` seconds.
  * Blocks (unless timeout is 0). Returns 0 when taken, CT_ETIMEDOUT when
- * not taken in time, CT_ETIMEOUT or CT_EOVERFLOW for a bad timeout. A Lock
- * is not reentrant: a thread that holds it and acquires again waits for
- * somebody to release it.
+ * not taken in time, CT_ETIMEOUT or CT_EOVERFLOW for a bad timeout,
+ * CT_EINTERRUPTED / CT_EINTR (cthreading/interrupt.h). A shared lock may
+ * also return CT_EOWNERDEAD: taken, but a process died holding it (see
+ * Robustness). A Lock is not reentrant: a thread that holds it and
+ * acquires again waits for somebody to release it.
  */
 CT_API int ct_lock_acquire(ct_lock *lock, double timeout);
 
@@ -77,6 +94,15 @@ CT_API int ct_lock_release(ct_lock *lock);
 
 /* ct_lock_locked - whether it is locked at this instant. Does not block. */
 CT_API bool ct_lock_locked(const ct_lock *lock);
+
+/*
+ * ct_lock_consistent - say that the data a shared lock guards is sound
+ * again after CT_EOWNERDEAD (POSIX's pthread_mutex_consistent): later
+ * acquires return 0 again. The caller must hold the lock. Does not block.
+ * Returns 0 (also for a lock that was not marked, or a private one), or
+ * CT_ENOTLOCKED if the lock is not locked.
+ */
+CT_API int ct_lock_consistent(ct_lock *lock);
 
 /* An RLock: owned by the thread that acquired it, which may acquire it
  * again; each acquire needs its own release. Fields are private. */
@@ -95,8 +121,9 @@ CT_API int ct_rlock_destroy(ct_rlock *rlock);
  * ct_rlock_acquire - take the lock, or one more level of it if the caller
  * already owns it (then it never blocks). Blocks otherwise, up to
  * `timeout`. Returns 0, CT_ETIMEDOUT, CT_ETIMEOUT / CT_EOVERFLOW (bad
- * timeout), or CT_EOVERFLOW when the recursion level would pass
- * UINT32_MAX.
+ * timeout), CT_EOVERFLOW when the recursion level would pass UINT32_MAX,
+ * CT_EINTERRUPTED / CT_EINTR, or for a shared RLock CT_EOWNERDEAD: owned
+ * now at level 1, but a process died owning it (see Robustness).
  */
 CT_API int ct_rlock_acquire(ct_rlock *rlock, double timeout);
 
@@ -117,6 +144,10 @@ CT_API bool ct_rlock_is_owned(const ct_rlock *rlock);
 /* ct_rlock_recursion_count - the calling thread's level: 0 when it does
  * not own the lock (Python's RLock._recursion_count). */
 CT_API unsigned ct_rlock_recursion_count(const ct_rlock *rlock);
+
+/* ct_rlock_consistent - as ct_lock_consistent, for an RLock the caller
+ * owns. Returns 0, or CT_ENOTOWNER. */
+CT_API int ct_rlock_consistent(ct_rlock *rlock);
 
 #ifdef __cplusplus
 }

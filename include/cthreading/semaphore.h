@@ -12,6 +12,13 @@
  * Visibility: what a thread wrote before a release is visible to the
  * thread whose acquire takes one of the released units.
  *
+ * Between processes: a semaphore has no owner, so units that a process
+ * took and never gave back before it died are gone: waiters wait until
+ * their timeout (give shared waits a timeout, or release on the dead
+ * process's behalf once you know of its death, as ct_process_join tells).
+ * A waiter that dies while waiting only costs later releases a wasted
+ * wake-up call. A bounded semaphore's bound still holds.
+ *
  * Signals: with the futex backend (Linux, the default), the _release
  * functions, _value, and _acquire with timeout 0 are async-signal-safe,
  * so a signal handler may post to a semaphore. Not with CT_PARK_LOT.
