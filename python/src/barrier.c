@@ -1,0 +1,348 @@
+/*
+ * barrier.c - Barrier (threading.Barrier).
+ *
+ * threading's state machine (filling 0, draining 1, resetting -1, broken -2;
+ * `count` threads inside the barrier) in C, on a ct_lock and a ct_condition
+ * bound to it, so that every rule of threading.Barrier holds as written,
+ * including this one: a wait ended by an exception (KeyboardInterrupt)
+ * leaves the round without breaking the barrier. The library's own
+ * ct_barrier breaks the barrier when a wait is interrupted (so that the
+ * others do not wait for a party that left), which is not what Python
+ * does, hence this file. The action runs with the lock held, as in
+ * threading; threads that want the lock meanwhile wait for it without the
+ * GIL.
+ *
+ * state and count are written with the lock held; n_waiting, broken and
+ * repr read them without it, as threading does.
+ */
+#include "pyct.h"
+
+enum { FILLING = 0, DRAINING = 1, RESETTING = -1, BROKEN = -2 };
+
+typedef struct {
+    PyObject_HEAD
+    ct_lock lock;
+    ct_condition cond;
+    int parties;
+    double timeout; /* CT_FOREVER: None */
+    PyObject *action;
+    _Atomic int state;
+    _Atomic int count;
+    _Atomic int init_claimed;
+    PyObject *dict;
+    PyObject *weakreflist;
+} pybarrier;
+
+#define STATE(b) atomic_load_explicit(&(b)->state, memory_order_relaxed)
+#define SET_STATE(b, v) atomic_store_explicit(&(b)->state, (v), memory_order_relaxed)
+#define COUNT(b) atomic_load_explicit(&(b)->count, memory_order_relaxed)
+#define SET_COUNT(b, v) atomic_store_explicit(&(b)->count, (v), memory_order_relaxed)
+
+static PyObject *barrier_new(PyTypeObject *type, PyObject *Py_UNUSED(a), PyObject *Py_UNUSED(k))
+{
+    pybarrier *self = (pybarrier *)type->tp_alloc(type, 0);
+    if (self != NULL) {
+        self->parties = 1;
+        self->timeout = CT_FOREVER;
+        ct_condition_init(&self->cond, &(ct_condition_opts){.lock = &self->lock});
+    }
+    return (PyObject *)self;
+}
+
+static int barrier_init(pybarrier *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"parties", "action", "timeout", NULL};
+    PyObject *parties_obj, *action = Py_None, *timeout = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|OO:Barrier", kwlist, &parties_obj, &action,
+                                     &timeout))
+        return -1;
+    int overflow;
+    long parties = PyLong_AsLongAndOverflow(parties_obj, &overflow);
+    if (parties == -1 && PyErr_Occurred())
+        return -1;
+    if (overflow < 0 || (overflow == 0 && parties < 1)) {
+        PyErr_SetString(PyExc_ValueError, "parties must be > 0");
+        return -1;
+    }
+    if (overflow > 0 || parties > INT32_MAX) {
+        PyErr_SetString(PyExc_OverflowError, "too many parties");
+        return -1;
+    }
+    double t = CT_FOREVER;
+    if (timeout != Py_None && pyct_seconds(timeout, &t) < 0)
+        return -1;
+    int expected = 0;
+    if (!atomic_compare_exchange_strong(&self->init_claimed, &expected, 1)) {
+        PyErr_SetString(PyExc_RuntimeError, "Barrier.__init__() called twice");
+        return -1;
+    }
+    ct_lock_init(&self->lock, 0);
+    ct_condition_init(&self->cond, &(ct_condition_opts){.lock = &self->lock});
+    self->parties = (int)parties;
+    self->timeout = t;
+    self->action = action == Py_None ? NULL : Py_NewRef(action);
+    SET_STATE(self, FILLING);
+    SET_COUNT(self, 0);
+    return 0;
+}
+
+static int barrier_traverse(pybarrier *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->action);
+    Py_VISIT(self->dict);
+    return 0;
+}
+
+static int barrier_clear(pybarrier *self)
+{
+    Py_CLEAR(self->action);
+    Py_CLEAR(self->dict);
+    return 0;
+}
+
+static void barrier_dealloc(pybarrier *self)
+{
+    PyObject_GC_UnTrack(self);
+    if (self->weakreflist != NULL)
+        PyObject_ClearWeakRefs((PyObject *)self);
+    barrier_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* ---- the lock and the condition ---- */
+
+static int lock_try(void *obj, double timeout)
+{
+    return ct_lock_acquire(&((pybarrier *)obj)->lock, timeout);
+}
+
+static int lock_take(pybarrier *self)
+{
+    int rc = pyct_wait(lock_try, self, CT_FOREVER, CT_ETIMEDOUT, 1);
+    return rc == 0 ? 0 : (rc > 0 ? (pyct_raise(rc), -1) : -1);
+}
+
+static void lock_drop(pybarrier *self)
+{
+    ct_lock_release(&self->lock);
+}
+
+static int cond_wait_fn(void *obj, double timeout)
+{
+    return ct_condition_wait(&((pybarrier *)obj)->cond, timeout);
+}
+
+/* Wait on the condition (lock held; held again on return whatever
+ * happens). 1 notified, 0 timed out, -1 exception. */
+static int cond_wait(pybarrier *self, double timeout)
+{
+    int rc = pyct_wait(cond_wait_fn, self, timeout, CT_ETIMEDOUT, 0);
+    if (rc == 0)
+        return 1;
+    if (rc == CT_ETIMEDOUT)
+        return 0;
+    return rc > 0 ? (pyct_raise(rc), -1) : -1;
+}
+
+static void notify_all(pybarrier *self)
+{
+    ct_condition_notify_all(&self->cond);
+}
+
+static void do_break(pybarrier *self)
+{
+    SET_STATE(self, BROKEN);
+    notify_all(self);
+}
+
+/* threading's Condition.wait timeout: None (CT_FOREVER) or at least 0. */
+static double clamp(double t)
+{
+    return t == CT_FOREVER ? t : (t > 0 ? t : 0);
+}
+
+/* Condition.wait_for(lambda: state != FILLING, timeout), one deadline.
+ * 1 true, 0 timed out, -1 exception. */
+static int wait_released(pybarrier *self, double timeout)
+{
+    double end = 0;
+    int first = 1;
+    while (STATE(self) == FILLING) {
+        double w = timeout;
+        if (timeout != CT_FOREVER) {
+            if (first) {
+                end = ct_monotonic() + timeout;
+            } else {
+                w = end - ct_monotonic();
+                if (w <= 0)
+                    return 0;
+            }
+        }
+        first = 0;
+        if (w != CT_FOREVER && w > 0 && pyct_check_timeout(w) < 0)
+            return -1;
+        if (cond_wait(self, clamp(w)) < 0)
+            return -1;
+    }
+    return 1;
+}
+
+/* ---- the Python methods ---- */
+
+static const char *const wait_kw[] = {"timeout"};
+
+static PyObject *barrier_wait(pybarrier *self, PyObject *const *args, Py_ssize_t nargs,
+                              PyObject *kwnames)
+{
+    PyObject *a[1];
+    if (pyct_parse("wait", args, nargs, kwnames, wait_kw, 1, 1, a) < 0)
+        return NULL;
+    double timeout = self->timeout;
+    if (a[0] != NULL && a[0] != Py_None && pyct_seconds(a[0], &timeout) < 0)
+        return NULL;
+    if (lock_take(self) < 0)
+        return NULL;
+    /* _enter: wait while the previous round drains or a reset runs */
+    while (STATE(self) == DRAINING || STATE(self) == RESETTING) {
+        if (cond_wait(self, CT_FOREVER) < 0) {
+            lock_drop(self);
+            return NULL;
+        }
+    }
+    if (STATE(self) < 0) {
+        lock_drop(self);
+        PyErr_SetNone(pyct_BrokenBarrierError);
+        return NULL;
+    }
+    int index = COUNT(self);
+    SET_COUNT(self, index + 1);
+    int ok = 1;
+    if (index + 1 == self->parties) {
+        /* _release: the last one in runs the action and opens the gate */
+        if (self->action != NULL) {
+            PyObject *r = PyObject_CallNoArgs(self->action);
+            if (r == NULL) {
+                do_break(self);
+                ok = 0;
+            }
+            Py_XDECREF(r);
+        }
+        if (ok) {
+            SET_STATE(self, DRAINING);
+            notify_all(self);
+        }
+    } else {
+        int r = wait_released(self, timeout);
+        if (r == 0) {
+            do_break(self);
+            PyErr_SetNone(pyct_BrokenBarrierError);
+            ok = 0;
+        } else if (r < 0) {
+            ok = 0; /* KeyboardInterrupt and the like: leave, do not break */
+        } else if (STATE(self) < 0) {
+            PyErr_SetNone(pyct_BrokenBarrierError);
+            ok = 0;
+        }
+    }
+    /* finally: leave; the last one out of a drain or reset refills */
+    SET_COUNT(self, COUNT(self) - 1);
+    if (COUNT(self) == 0 && (STATE(self) == RESETTING || STATE(self) == DRAINING)) {
+        SET_STATE(self, FILLING);
+        notify_all(self);
+    }
+    lock_drop(self);
+    return ok ? PyLong_FromLong(index) : NULL;
+}
+
+static PyObject *barrier_reset(pybarrier *self, PyObject *Py_UNUSED(ignored))
+{
+    if (lock_take(self) < 0)
+        return NULL;
+    if (COUNT(self) > 0) {
+        if (STATE(self) == FILLING || STATE(self) == BROKEN)
+            SET_STATE(self, RESETTING);
+    } else {
+        SET_STATE(self, FILLING);
+    }
+    notify_all(self);
+    lock_drop(self);
+    Py_RETURN_NONE;
+}
+
+static PyObject *barrier_abort(pybarrier *self, PyObject *Py_UNUSED(ignored))
+{
+    if (lock_take(self) < 0)
+        return NULL;
+    do_break(self);
+    lock_drop(self);
+    Py_RETURN_NONE;
+}
+
+static PyObject *barrier_parties(pybarrier *self, void *Py_UNUSED(c))
+{
+    return PyLong_FromLong(self->parties);
+}
+
+static int n_waiting(pybarrier *self)
+{
+    return STATE(self) == FILLING ? COUNT(self) : 0;
+}
+
+static PyObject *barrier_n_waiting(pybarrier *self, void *Py_UNUSED(c))
+{
+    return PyLong_FromLong(n_waiting(self));
+}
+
+static PyObject *barrier_broken(pybarrier *self, void *Py_UNUSED(c))
+{
+    return PyBool_FromLong(STATE(self) == BROKEN);
+}
+
+static PyObject *barrier_repr(pybarrier *self)
+{
+    PyObject *prefix = pyct_repr_prefix((PyObject *)self);
+    if (prefix == NULL)
+        return NULL;
+    PyObject *r = STATE(self) == BROKEN
+                      ? PyUnicode_FromFormat("%U: broken>", prefix)
+                      : PyUnicode_FromFormat("%U: waiters=%d/%d>", prefix, n_waiting(self),
+                                             self->parties);
+    Py_DECREF(prefix);
+    return r;
+}
+
+static PyMethodDef barrier_methods[] = {
+    {"wait", (PyCFunction)(void (*)(void))barrier_wait, METH_FASTCALL | METH_KEYWORDS,
+     "wait(timeout=None) -> int\n\nWait for the other parties; returns this thread's index."},
+    {"reset", (PyCFunction)barrier_reset, METH_NOARGS,
+     "reset()\n\nBack to the empty state; threads waiting get BrokenBarrierError."},
+    {"abort", (PyCFunction)barrier_abort, METH_NOARGS, "abort()\n\nBreak the barrier."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef barrier_getset[] = {
+    {"parties", (getter)barrier_parties, NULL, "The number of threads needed.", NULL},
+    {"n_waiting", (getter)barrier_n_waiting, NULL, "Threads waiting now.", NULL},
+    {"broken", (getter)barrier_broken, NULL, "Whether the barrier is broken.", NULL},
+    {"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict, NULL, NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+PyTypeObject pyct_BarrierType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "pycthreading.Barrier",
+    .tp_basicsize = sizeof(pybarrier),
+    .tp_dealloc = (destructor)barrier_dealloc,
+    .tp_repr = (reprfunc)barrier_repr,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = PyDoc_STR("Barrier(parties, action=None, timeout=None)\n--\n\n"
+                        "A barrier for a fixed number of threads (threading.Barrier)."),
+    .tp_traverse = (traverseproc)barrier_traverse,
+    .tp_clear = (inquiry)barrier_clear,
+    .tp_weaklistoffset = offsetof(pybarrier, weakreflist),
+    .tp_methods = barrier_methods,
+    .tp_getset = barrier_getset,
+    .tp_dictoffset = offsetof(pybarrier, dict),
+    .tp_init = (initproc)barrier_init,
+    .tp_new = barrier_new,
+};
