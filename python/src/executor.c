@@ -366,17 +366,56 @@ static void worker_loop(struct pool *p)
     }
 }
 
-/* Name Python's view of this thread (a dummy Thread) after the worker. */
-static void name_python_thread(struct worker *w)
+/*
+ * Python's view of a worker is the dummy Thread that threading makes for
+ * a thread it did not start, named after the worker, so that
+ * current_thread().name (and logging's threadName) reads as in CPython's
+ * pool. Returns it (new reference) or NULL.
+ */
+static PyObject *name_python_thread(struct worker *w)
 {
     PyObject *threading = PyImport_ImportModule("threading");
     PyObject *t = threading ? PyObject_CallMethod(threading, "current_thread", NULL) : NULL;
     PyObject *name = PyUnicode_FromString(ct_thread_name(w->thread));
-    if (t == NULL || name == NULL || PyObject_SetAttr(t, s_name, name) < 0)
+    if (t == NULL || name == NULL || PyObject_SetAttr(t, s_name, name) < 0) {
         PyErr_Clear();
+        Py_CLEAR(t);
+    }
     Py_XDECREF(name);
-    Py_XDECREF(t);
     Py_XDECREF(threading);
+    return t;
+}
+
+/*
+ * Before Python 3.13 a dummy Thread stays in threading's table after its
+ * thread ended (3.13 removes it: _DeleteDummyThreadOnDel). A worker takes
+ * its own out as it ends, as a thread started by threading would leave.
+ */
+static void forget_python_thread(PyObject *dummy)
+{
+    PyObject *threading = PyImport_ImportModule("threading");
+    if (threading == NULL || PyObject_HasAttrString(threading, "_DeleteDummyThreadOnDel")) {
+        PyErr_Clear();
+        Py_XDECREF(threading);
+        return;
+    }
+    PyObject *active = PyObject_GetAttrString(threading, "_active");
+    PyObject *lock = PyObject_GetAttrString(threading, "_active_limbo_lock");
+    PyObject *ident = PyLong_FromUnsignedLong(PyThread_get_thread_ident());
+    PyObject *r = lock ? PyObject_CallMethod(lock, "acquire", NULL) : NULL;
+    if (r != NULL) {
+        Py_DECREF(r);
+        if (active && ident && PyDict_Check(active) &&
+            PyDict_GetItemWithError(active, ident) == dummy)
+            PyDict_DelItem(active, ident);
+        r = PyObject_CallMethod(lock, "release", NULL);
+        Py_XDECREF(r);
+    }
+    PyErr_Clear();
+    Py_XDECREF(ident);
+    Py_XDECREF(lock);
+    Py_XDECREF(active);
+    Py_DECREF(threading);
 }
 
 static int worker_main(void *arg)
@@ -384,7 +423,7 @@ static int worker_main(void *arg)
     struct worker *w = arg;
     struct pool *p = w->pool;
     PyGILState_STATE g = PyGILState_Ensure();
-    name_python_thread(w);
+    PyObject *dummy = name_python_thread(w);
     ct_event_set(&w->started);
     if (w->initializer != NULL) {
         PyObject *r = PyObject_Call(w->initializer, w->initargs, NULL);
@@ -403,6 +442,10 @@ static int worker_main(void *arg)
     worker_loop(p);
 out:
     pool_unref(p);
+    if (dummy != NULL) {
+        forget_python_thread(dummy);
+        Py_DECREF(dummy);
+    }
     PyGILState_Release(g);
     worker_unref(w);
     return 0;
