@@ -46,7 +46,10 @@ int ct_barrier_init(ct_barrier *barrier, const ct_barrier_opts *opts)
 
 int ct_barrier_destroy(ct_barrier *barrier)
 {
-    return atomic_load_explicit(&B(barrier)->count, memory_order_relaxed) ? CT_ESTATE : 0;
+    if (atomic_load_explicit(&B(barrier)->count, memory_order_relaxed))
+        return CT_ESTATE;
+    ct__diag_forget(barrier);
+    return 0;
 }
 
 /* The state is written under the lock but also read without it (n_waiting,
@@ -72,12 +75,14 @@ static void changed(struct ct__barrier *b)
     ct__count_advance(&b->seq, (int)b->park_flags);
 }
 
-/* Wait for a state change; 0 or CT_ETIMEDOUT. Caller holds the lock, and
- * holds it again on return. The flag is set with a compare-and-swap on
- * the word `changed` swaps too, so either the change sees the flag or
- * the flag's swap fails and the waiter sees the change. */
+/* Wait for a state change; 0, CT_ETIMEDOUT, or CT_EINTERRUPTED /
+ * CT_EINTR. Caller holds the lock, and holds it again on return. The flag
+ * is set with a compare-and-swap on the word `changed` swaps too, so
+ * either the change sees the flag or the flag's swap fails and the waiter
+ * sees the change. */
 static int wait_change(struct ct__barrier *b, ct__deadline dl)
 {
+    int rc = 0;
     uint32_t seq = atomic_load_explicit(&b->seq, memory_order_relaxed) & ~SEQ_PARKED;
     ct__lock_release(&b->lock);
     CT__SPIN_WHILE((atomic_load_explicit(&b->seq, memory_order_acquire) & ~SEQ_PARKED) == seq);
@@ -87,11 +92,16 @@ static int wait_change(struct ct__barrier *b, ct__deadline dl)
             break;
         if (!ct__mark_parked(&b->seq, &w, SEQ_PARKED))
             continue;
-        ct__park_wait(&b->seq, w, dl, (int)b->park_flags, b, "barrier");
+        rc = ct__park_wait(&b->seq, w, dl, (int)b->park_flags | CT__PARK_INTERRUPTIBLE, b,
+                           "barrier");
+        if (rc == CT_EINTERRUPTED || rc == CT_EINTR)
+            break;
     }
     ct__lock_acquire_forever(&b->lock);
     uint32_t now = atomic_load_explicit(&b->seq, memory_order_relaxed) & ~SEQ_PARKED;
-    return now == seq ? CT_ETIMEDOUT : 0;
+    if (now != seq)
+        return 0;
+    return rc == CT_EINTERRUPTED || rc == CT_EINTR ? rc : CT_ETIMEDOUT;
 }
 
 static void break_barrier(struct ct__barrier *b)
@@ -119,9 +129,15 @@ int ct_barrier_wait(ct_barrier *barrier, int *index, double timeout)
     if (rc)
         return rc;
     ct__lock_acquire_forever(&b->lock);
-    /* Wait out the previous round (no deadline: Python's _enter has none). */
-    while (state_of(b) == CT__BARRIER_DRAINING || state_of(b) == CT__BARRIER_RESETTING)
-        wait_change(b, CT__NEVER);
+    /* Wait out the previous round (no deadline: Python's _enter has none).
+     * An interrupt here leaves before joining a round: nothing breaks. */
+    while (state_of(b) == CT__BARRIER_DRAINING || state_of(b) == CT__BARRIER_RESETTING) {
+        rc = wait_change(b, CT__NEVER);
+        if (rc) {
+            ct__lock_release(&b->lock);
+            return rc;
+        }
+    }
     if (state_of(b) == CT__BARRIER_BROKEN) {
         ct__lock_release(&b->lock);
         return CT_EBROKEN;
@@ -143,10 +159,11 @@ int ct_barrier_wait(ct_barrier *barrier, int *index, double timeout)
          * before this thread gets the lock back. */
         uint32_t round = b->round;
         while (state_of(b) == CT__BARRIER_FILLING && b->round == round) {
-            if (wait_change(b, dl) == CT_ETIMEDOUT && state_of(b) == CT__BARRIER_FILLING &&
-                b->round == round) {
+            int w = wait_change(b, dl);
+            if (w != 0 && state_of(b) == CT__BARRIER_FILLING && b->round == round) {
+                /* A timeout or an interrupt breaks the barrier for all. */
                 break_barrier(b);
-                rc = CT_ETIMEDOUT;
+                rc = w;
             }
         }
         if (rc == 0 && b->round == round)

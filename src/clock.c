@@ -59,14 +59,3 @@ double ct_monotonic(void)
     return (double)ct__now_ns() / 1e9;
 }
 
-int ct_sleep(double seconds)
-{
-    ct__deadline d;
-    int rc = seconds == CT_FOREVER ? CT_ETIMEOUT : ct__deadline_make(seconds, &d);
-    if (rc)
-        return rc;
-    struct timespec ts = ct__ns_to_timespec(d);
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
-        ;
-    return 0;
-}

@@ -70,6 +70,7 @@ int ct_condition_init(ct_condition *cond, const ct_condition_opts *opts)
         c->kind = CT__COND_RLOCK;
     }
     c->park_flags = pf;
+    ct__diag_forget(c);
     c->waiters = (struct ct__list){0};
     atomic_init(&c->seq, 0);
     atomic_init(&c->list_lock, 0);
@@ -82,7 +83,10 @@ int ct_condition_destroy(ct_condition *cond)
     list_lock(c);
     int busy = c->waiters.head != NULL;
     list_unlock(c);
-    return busy ? CT_ESTATE : 0;
+    if (busy)
+        return CT_ESTATE;
+    ct__diag_forget(c);
+    return 0;
 }
 
 static struct ct__rlock *rlock_of(struct ct__condition *c)
@@ -94,7 +98,7 @@ int ct_condition_acquire(ct_condition *cond, double timeout)
 {
     struct ct__condition *c = C(cond);
     if (c->kind == CT__COND_LOCK)
-        return ct__lock_acquire(c->lock, timeout);
+        return ct__lock_acquire_tracked(c->lock, c->lock, timeout, __builtin_return_address(0));
     return ct_rlock_acquire((ct_rlock *)(void *)rlock_of(c), timeout);
 }
 
@@ -102,7 +106,7 @@ int ct_condition_release(ct_condition *cond)
 {
     struct ct__condition *c = C(cond);
     if (c->kind == CT__COND_LOCK)
-        return ct__lock_release(c->lock);
+        return ct_lock_release(c->lock);
     return ct_rlock_release((ct_rlock *)(void *)rlock_of(c));
 }
 
@@ -117,6 +121,7 @@ static bool held(struct ct__condition *c)
 static uint32_t release_save(struct ct__condition *c)
 {
     if (c->kind == CT__COND_LOCK) {
+        ct__diag_released(c->lock);
         ct__lock_release(c->lock);
         return 1;
     }
@@ -125,20 +130,31 @@ static uint32_t release_save(struct ct__condition *c)
 
 static void acquire_restore(struct ct__condition *c, uint32_t saved)
 {
-    if (c->kind == CT__COND_LOCK)
+    if (c->kind == CT__COND_LOCK) {
         ct__lock_acquire_forever(c->lock);
-    else
+        ct__diag_reacquired(c->lock);
+    } else
         ct__rlock_restore(rlock_of(c), saved);
+}
+
+static bool interrupted(int rc)
+{
+    return rc == CT_EINTERRUPTED || rc == CT_EINTR;
 }
 
 static int wait_shared(struct ct__condition *c, ct__deadline dl)
 {
     uint32_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
     uint32_t saved = release_save(c);
-    while (atomic_load_explicit(&c->seq, memory_order_acquire) == seq && !ct__deadline_passed(dl))
-        ct__park_wait(&c->seq, seq, dl, (int)c->park_flags, c, "condition");
+    int rc = 0;
+    while (atomic_load_explicit(&c->seq, memory_order_acquire) == seq && !ct__deadline_passed(dl) &&
+           !interrupted(rc))
+        rc = ct__park_wait(&c->seq, seq, dl, (int)c->park_flags | CT__PARK_INTERRUPTIBLE, c,
+                           "condition");
     acquire_restore(c, saved);
-    return atomic_load_explicit(&c->seq, memory_order_acquire) != seq ? 0 : CT_ETIMEDOUT;
+    if (atomic_load_explicit(&c->seq, memory_order_acquire) != seq)
+        return 0;
+    return interrupted(rc) ? rc : CT_ETIMEDOUT;
 }
 
 /* One wait, against an absolute deadline; the caller checked that it
@@ -156,23 +172,30 @@ static int wait_until(struct ct__condition *c, ct__deadline dl)
 
     uint32_t saved = release_save(c);
     CT__SPIN_WHILE(!(atomic_load_explicit(&self.word, memory_order_acquire) & NOTIFIED));
+    int why = CT_ETIMEDOUT;
     for (;;) {
         uint32_t w = atomic_load_explicit(&self.word, memory_order_acquire);
         if ((w & NOTIFIED) || ct__deadline_passed(dl))
             break;
         if (!ct__mark_parked(&self.word, &w, PARKED))
             continue;
-        ct__park_wait(&self.word, w, dl, 0, c, "condition");
+        int rc = ct__park_wait(&self.word, w, dl, CT__PARK_INTERRUPTIBLE, c, "condition");
+        if (interrupted(rc)) {
+            why = rc;
+            break;
+        }
     }
     acquire_restore(c, saved);
 
+    /* A notify that reached the node first wins over a timeout or an
+     * interrupt: it released this waiter, which must not be lost. */
     if (atomic_load_explicit(&self.word, memory_order_acquire) & NOTIFIED)
         return 0;
     list_lock(c);
     int rc = 0;
     if (!(atomic_load_explicit(&self.word, memory_order_acquire) & NOTIFIED)) {
         ct__list_unlink(&c->waiters, &self.link);
-        rc = CT_ETIMEDOUT;
+        rc = why;
     }
     list_unlock(c);
     return rc;
@@ -203,8 +226,10 @@ int ct_condition_wait_for(ct_condition *cond, ct_predicate pred, void *arg, int 
         return rc;
     int result = pred(arg);
     while (!result && !ct__deadline_passed(dl)) {
-        wait_until(c, dl);
+        rc = wait_until(c, dl);
         result = pred(arg);
+        if (interrupted(rc) && !result)
+            return rc;
     }
     if (value)
         *value = result;

@@ -22,6 +22,7 @@ int ct_event_init(ct_event *ev, unsigned flags)
     int rc = ct__park_flags_of(flags, &pf);
     if (rc)
         return rc;
+    ct__diag_forget(ev);
     atomic_init(&E(ev)->word, 0);
     E(ev)->park_flags = pf;
     return 0;
@@ -29,7 +30,10 @@ int ct_event_init(ct_event *ev, unsigned flags)
 
 int ct_event_destroy(ct_event *ev)
 {
-    return (atomic_load_explicit(&E(ev)->word, memory_order_relaxed) & PARKED) ? CT_ESTATE : 0;
+    if (atomic_load_explicit(&E(ev)->word, memory_order_relaxed) & PARKED)
+        return CT_ESTATE;
+    ct__diag_forget(ev);
+    return 0;
 }
 
 bool ct_event_is_set(const ct_event *ev)
@@ -87,6 +91,9 @@ int ct_event_wait(ct_event *ev, double timeout)
             continue;
         if (ct__deadline_passed(dl))
             return CT_ETIMEDOUT;
-        ct__park_wait(&e->word, w, dl, (int)e->park_flags, e, "event");
+        rc = ct__park_wait(&e->word, w, dl, (int)e->park_flags | CT__PARK_INTERRUPTIBLE, e,
+                           "event");
+        if (rc == CT_EINTERRUPTED || rc == CT_EINTR)
+            return rc;
     }
 }

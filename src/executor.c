@@ -37,6 +37,7 @@
 #include "fork.h"
 #include "future_internal.h"
 #include "park.h"
+#include "prim.h"
 #include "thread_internal.h"
 
 struct ct_executor {
@@ -72,21 +73,21 @@ static struct ct_executor *of(struct ct__node *n)
 
 static void lock(struct ct_executor *ex)
 {
-    ct_lock_acquire(&ex->lock, CT_FOREVER);
+    ct__lock_take(&ex->lock);
 }
 
 static void unlock(struct ct_executor *ex)
 {
-    ct_lock_release(&ex->lock);
+    ct__lock_give(&ex->lock);
 }
 
 static void shutdown_all_at_exit(void *arg)
 {
     (void)arg;
-    ct_lock_acquire(&all_lock, CT_FOREVER);
+    ct__lock_take(&all_lock);
     CT__LIST_FOREACH(it, &all)
     ct_executor_shutdown(of(it), 0);
-    ct_lock_release(&all_lock);
+    ct__lock_give(&all_lock);
 }
 
 static void register_exit_hook(void)
@@ -130,9 +131,9 @@ int ct_executor_new(ct_executor **out, const ct_executor_opts *opts)
     ex->initializer = opts->initializer;
     ex->initarg = opts->initarg;
     pthread_once(&exit_once, register_exit_hook);
-    ct_lock_acquire(&all_lock, CT_FOREVER);
+    ct__lock_take(&all_lock);
     ct__list_push_front(&all, &ex->link);
-    ct_lock_release(&all_lock);
+    ct__lock_give(&all_lock);
     *out = ex;
     return 0;
 }
@@ -172,9 +173,9 @@ static void drop_life(struct ct_executor *ex)
 {
     if (atomic_fetch_sub_explicit(&ex->life, 1, memory_order_acq_rel) != 1)
         return;
-    ct_lock_acquire(&all_lock, CT_FOREVER);
+    ct__lock_take(&all_lock);
     ct__list_unlink(&all, &ex->link);
-    ct_lock_release(&all_lock);
+    ct__lock_give(&all_lock);
     free_executor(ex);
 }
 
@@ -446,7 +447,7 @@ int ct_executor_map(ct_executor *ex, ct_task_fn fn, void *const *args, size_t n,
 
 static void fork_prepare(void)
 {
-    ct_lock_acquire(&all_lock, CT_FOREVER);
+    ct__lock_take(&all_lock);
     CT__LIST_FOREACH(it, &all)
     lock(of(it));
 }
@@ -455,7 +456,7 @@ static void fork_parent(void)
 {
     CT__LIST_FOREACH(it, &all)
     unlock(of(it));
-    ct_lock_release(&all_lock);
+    ct__lock_give(&all_lock);
 }
 
 /* Set an inherited executor aside: broken, no workers, the parent's
@@ -500,14 +501,4 @@ static void fork_child(void)
     ct_lock_init(&all_lock, 0);
 }
 
-static struct ct__fork_hooks fork_hooks = {
-    .level = CT__FORK_EXECUTOR,
-    .prepare = fork_prepare,
-    .parent = fork_parent,
-    .child = fork_child,
-};
-
-__attribute__((constructor)) static void executor_init(void)
-{
-    ct__fork_register(&fork_hooks);
-}
+CT__FORK_HOOKS(CT__FORK_EXECUTOR, fork_prepare, fork_parent, fork_child)

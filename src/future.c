@@ -25,6 +25,7 @@
 #include "cthreading/lock.h"
 #include "future_internal.h"
 #include "park.h"
+#include "prim.h"
 
 enum { PENDING, RUNNING, CANCELLED, FINISHED };
 #define STATE_MASK 0xfu
@@ -123,12 +124,12 @@ static bool is_done(uint32_t state)
 
 static void take(ct_future *f)
 {
-    ct_lock_acquire(&f->lock, CT_FOREVER);
+    ct__lock_take(&f->lock);
 }
 
 static void give(ct_future *f)
 {
-    ct_lock_release(&f->lock);
+    ct__lock_give(&f->lock);
 }
 
 /* Move to RUNNING, keeping the parked flag. Lock held. */
@@ -142,10 +143,10 @@ static void set_running(ct_future *f)
 
 static void waiter_push(struct waiter *w, ct_future *f)
 {
-    ct_lock_acquire(&w->lock, CT_FOREVER);
+    ct__lock_take(&w->lock);
     w->order[w->norder++] = f;
     atomic_fetch_add_explicit(&w->seq, 1, memory_order_release);
-    ct_lock_release(&w->lock);
+    ct__lock_give(&w->lock);
     ct__park_wake(&w->seq, 1, 0);
 }
 
@@ -283,7 +284,9 @@ static int wait_done(ct_future *f, double timeout)
                 return CT_ETIMEDOUT;
             if (!ct__mark_parked(&f->state, &s, PARKED))
                 continue;
-            ct__park_wait(&f->state, s, dl, 0, f, "future");
+            int rc = ct__park_wait(&f->state, s, dl, CT__PARK_INTERRUPTIBLE, f, "future");
+            if (rc == CT_EINTERRUPTED || rc == CT_EINTR)
+                return rc;
         }
     }
     return (s & STATE_MASK) == CANCELLED ? CT_ECANCELLED : 0;
@@ -435,9 +438,9 @@ static void group_close(struct group *g)
 
 static size_t completed(struct group *g)
 {
-    ct_lock_acquire(&g->w.lock, CT_FOREVER);
+    ct__lock_take(&g->w.lock);
     size_t n = g->w.norder;
-    ct_lock_release(&g->w.lock);
+    ct__lock_give(&g->w.lock);
     return n;
 }
 
@@ -479,7 +482,10 @@ int ct_wait(ct_future *const *fs, size_t n, int return_when, ct_future **done, s
             rc = CT_ETIMEDOUT;
             break;
         }
-        ct__park_wait(&g.w.seq, seq, dl, 0, fs, "futures");
+        rc = ct__park_wait(&g.w.seq, seq, dl, CT__PARK_INTERRUPTIBLE, fs, "futures");
+        if (rc == CT_EINTERRUPTED || rc == CT_EINTR)
+            break; /* the sets are filled as for a timeout */
+        rc = 0;
     }
     /* Snapshot after the last check: done in the order recorded, then the
      * others in the order given. */
@@ -542,7 +548,9 @@ int ct_as_completed_next(ct_as_completed *it, ct_future **f)
         }
         if (ct__deadline_passed(it->dl))
             return CT_ETIMEDOUT;
-        ct__park_wait(&it->g.w.seq, seq, it->dl, 0, it, "futures");
+        int rc = ct__park_wait(&it->g.w.seq, seq, it->dl, CT__PARK_INTERRUPTIBLE, it, "futures");
+        if (rc == CT_EINTERRUPTED || rc == CT_EINTR)
+            return rc;
     }
 }
 

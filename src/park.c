@@ -1,10 +1,14 @@
-/* park: the backend-independent part (wait records, chaos, thread ids). */
+/* park: the backend-independent part (wait records, interrupts, chaos,
+ * thread ids). */
 #include "park.h"
 #include "fork.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 static _Thread_local struct ct__wait_record record;
@@ -34,12 +38,7 @@ static void forget_ids(void)
     atomic_store_explicit(&next_thread_no, 0, memory_order_relaxed);
 }
 
-static struct ct__fork_hooks fork_hooks = {.level = CT__FORK_PARK, .child = forget_ids};
-
-__attribute__((constructor)) static void park_init(void)
-{
-    ct__fork_register(&fork_hooks);
-}
+CT__FORK_HOOKS(CT__FORK_PARK, NULL, NULL, forget_ids)
 
 uint64_t ct__self_id_slow(void)
 {
@@ -80,23 +79,170 @@ static int chaos_roll(void)
     return 1 + (int)((chaos_rng >> 8) & 1);
 }
 
+#define PENDING 1u
+#define INTR_STEP 2u
+
+bool ct__park_take_interrupt(void)
+{
+    return atomic_fetch_and_explicit(&record.intr, ~PENDING, memory_order_acq_rel) & PENDING;
+}
+
+static void publish(_Atomic uint32_t *word, const void *object, const char *kind)
+{
+    atomic_store_explicit(&record.kind, kind, memory_order_relaxed);
+    atomic_store_explicit(&record.since_ns, ct__now_ns(), memory_order_relaxed);
+    atomic_store_explicit(&record.word, word, memory_order_relaxed);
+    /* seq_cst: ordered before the look at `intr` that follows, as the
+     * interrupter sets `intr` before it looks at `word` (park_lot). */
+    atomic_store_explicit(&record.object, object ? object : (const void *)word,
+                          memory_order_seq_cst);
+}
+
+static void unpublish(void)
+{
+    atomic_store_explicit(&record.object, NULL, memory_order_release);
+    atomic_store_explicit(&record.word, NULL, memory_order_relaxed);
+}
+
 int ct__park_wait(_Atomic uint32_t *word, uint32_t expected, ct__deadline deadline, int flags,
                   const void *object, const char *kind)
 {
+    bool interruptible = flags & CT__PARK_INTERRUPTIBLE;
+    uint32_t seen = 0;
+    /* Only an interruptible wait shows its word: an interrupter wakes
+     * that word only (backends without futex_waitv). */
+    if (interruptible) {
+        publish(word, object, kind);
+        seen = atomic_load_explicit(&record.intr, memory_order_seq_cst);
+        if ((seen & PENDING) && ct__park_take_interrupt()) {
+            unpublish();
+            return CT_EINTERRUPTED;
+        }
+    }
     switch (chaos_roll()) {
     case 1:
         sched_yield();
+        unpublish();
         return 0;
     case 2:
         sched_yield();
+        unpublish();
         return CT_ETIMEDOUT;
     }
-    atomic_store_explicit(&record.kind, kind, memory_order_relaxed);
-    atomic_store_explicit(&record.since_ns, ct__now_ns(), memory_order_relaxed);
-    atomic_store_explicit(&record.object, object ? object : (const void *)word,
-                          memory_order_release);
-    int rc = ct__park_os_wait(word, expected, deadline, flags);
-    atomic_store_explicit(&record.object, NULL, memory_order_release);
+    if (!interruptible)
+        publish(NULL, object ? object : word, kind);
+    int rc = ct__park_os_wait(word, expected, deadline, flags, interruptible ? &record.intr : NULL,
+                              seen, interruptible && record.eintr);
+    unpublish();
+    if (interruptible && ct__park_take_interrupt())
+        return CT_EINTERRUPTED;
+    if (rc == CT_EINTR && !(interruptible && record.eintr))
+        rc = 0;
+    return rc;
+}
+
+/* A spin lock for intr_fd: held for one system call at most, and taken
+ * only by interrupts and by waits on descriptors. */
+static void fd_lock(struct ct__wait_record *r)
+{
+    uint32_t zero = 0;
+    while (!atomic_compare_exchange_weak_explicit(&r->fd_lock, &zero, 1, memory_order_acquire,
+                                                  memory_order_relaxed)) {
+        zero = 0;
+        sched_yield();
+    }
+}
+
+static void fd_unlock(struct ct__wait_record *r)
+{
+    atomic_store_explicit(&r->fd_lock, 0, memory_order_release);
+}
+
+/* ct_sleep lives here rather than in clock.c so that an interrupt can
+ * end it: it parks on a word nobody wakes. */
+int ct_sleep(double seconds)
+{
+    ct__deadline d;
+    int rc = seconds == CT_FOREVER ? CT_ETIMEOUT : ct__deadline_make(seconds, &d);
+    if (rc)
+        return rc;
+    _Atomic uint32_t never = 0;
+    while (!ct__deadline_passed(d)) {
+        rc = ct__park_wait(&never, 0, d, CT__PARK_INTERRUPTIBLE, NULL, "sleep");
+        if (rc == CT_EINTERRUPTED || rc == CT_EINTR)
+            return rc;
+    }
+    return 0;
+}
+
+void ct__park_interrupt(struct ct__wait_record *r)
+{
+    uint32_t w = atomic_load_explicit(&r->intr, memory_order_relaxed);
+    /* seq_cst: pairs with publish() and the look at `intr` in park_wait. */
+    while (!atomic_compare_exchange_weak_explicit(&r->intr, &w, (w + INTR_STEP) | PENDING,
+                                                  memory_order_seq_cst, memory_order_relaxed))
+        ;
+    ct__park_os_interrupt(r);
+    /* A wait on a descriptor publishes an eventfd for as long as it
+     * waits; fd_lock keeps it open while it is written to. */
+    fd_lock(r);
+    int fd = atomic_load_explicit(&r->intr_fd, memory_order_relaxed);
+    if (fd > 0) {
+        uint64_t one = 1;
+        ssize_t n = write(fd - 1, &one, sizeof one);
+        (void)n;
+    }
+    fd_unlock(r);
+}
+
+bool ct__park_set_eintr(bool on)
+{
+    bool old = record.eintr;
+    record.eintr = on;
+    return old;
+}
+
+int ct__park_wait_fd(int fd, short events, ct__deadline deadline, int flags, const void *object,
+                     const char *kind)
+{
+    bool interruptible = flags & CT__PARK_INTERRUPTIBLE;
+    int efd = -1;
+    publish(NULL, object, kind);
+    if (interruptible) {
+        efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (efd < 0)
+            ct__die("eventfd", errno);
+        atomic_store_explicit(&record.intr_fd, efd + 1, memory_order_seq_cst);
+        if (atomic_load_explicit(&record.intr, memory_order_seq_cst) & PENDING)
+            deadline = ct__now_ns() - 1; /* look once, then report it below */
+    }
+    struct pollfd p[2] = {{.fd = fd, .events = events}, {.fd = efd, .events = POLLIN}};
+    int timeout_ms = -1;
+    if (deadline != CT__NEVER) {
+        int64_t left = deadline - ct__now_ns();
+        timeout_ms = left <= 0 ? 0 : left / 1000000 + 1;
+    }
+    int n = poll(p, interruptible ? 2 : 1, timeout_ms);
+    int err = errno;
+    int rc = 0;
+    if (n < 0 && err != EINTR)
+        ct__die("poll", err);
+    if (n < 0)
+        rc = CT_EINTR;
+    else if (n == 0 && ct__deadline_passed(deadline))
+        rc = CT_ETIMEDOUT;
+    if (interruptible) {
+        fd_lock(&record);
+        atomic_store_explicit(&record.intr_fd, 0, memory_order_relaxed);
+        fd_unlock(&record);
+    }
+    unpublish();
+    if (interruptible && ct__park_take_interrupt())
+        rc = CT_EINTERRUPTED;
+    else if (rc == CT_EINTR && !(interruptible && record.eintr))
+        rc = 0;
+    if (efd >= 0)
+        close(efd);
     return rc;
 }
 

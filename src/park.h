@@ -27,26 +27,52 @@
 #define CT_SRC_PARK_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
 #include "clock.h"
 
 #define CT__PARK_SHARED 1
+/* The wait may end early for ct_thread_interrupt (CT_EINTERRUPTED) or,
+ * in a thread that asked for it, for a signal handler (CT_EINTR). Given
+ * by every blocking call that users make; not by the library's own
+ * internal waits (a lock being taken back, an idle worker). */
+#define CT__PARK_INTERRUPTIBLE 2
 #define CT__WAKE_ALL INT_MAX
 
-/* What a thread is blocked on, if anything: written by the thread itself
- * around each park, read by other threads for states and dumps. */
+/*
+ * What a thread is blocked on, if anything: written by the thread itself
+ * around each park, read by other threads for states and dumps. Lives in
+ * the thread's thread-local storage: another thread may touch it only
+ * while the owner is known to be alive (the thread layer makes sure).
+ *
+ * `intr` is the thread's interrupt word: bit 0 says an interrupt is
+ * pending, the bits above count interrupts, so that an interrupt always
+ * changes the word. An interruptible wait sleeps on its own word and on
+ * this one at once (futex_waitv), so ct__park_interrupt wakes exactly
+ * this thread.
+ */
 struct ct__wait_record {
     _Atomic(const void *) object;
     _Atomic(const char *) kind;
     _Atomic int64_t since_ns;
+    _Atomic(_Atomic uint32_t *) word; /* the word parked on, for the lot backend */
+    _Atomic uint32_t intr;
+    _Atomic int intr_fd;  /* fd + 1 of an eventfd while a wait polls a descriptor, else 0 */
+    _Atomic uint32_t fd_lock; /* keeps intr_fd open while an interrupter writes to it */
+    int eintr;           /* ct_set_interrupt_on_signal; the owner's only */
+    _Atomic(void *) backend; /* the parking lot's node of this thread */
+    _Atomic(void *) diag;    /* diagnostics: this thread's list of held locks */
 };
 
 /* Park while *word == expected. Returns 0 (woken, value differed, or
- * early) or CT_ETIMEDOUT (deadline passed). `object` and `kind` are what
- * the wait record shows while the thread is parked (kind: "lock",
- * "condition", ... ; both may be NULL). */
+ * early), CT_ETIMEDOUT (deadline passed), and with CT__PARK_INTERRUPTIBLE
+ * also CT_EINTERRUPTED (the caller's interrupt, now consumed) or CT_EINTR
+ * (a signal handler ran, and the thread asked to hear of it). On the last
+ * two the caller undoes what it registered and returns the code.
+ * `object` and `kind` are what the wait record shows while the thread is
+ * parked (kind: "lock", "condition", ... ; both may be NULL). */
 CT__HIDDEN int ct__park_wait(_Atomic uint32_t *word, uint32_t expected, ct__deadline deadline,
                              int flags, const void *object, const char *kind);
 
@@ -54,6 +80,27 @@ CT__HIDDEN int ct__park_wait(_Atomic uint32_t *word, uint32_t expected, ct__dead
  * many were woken (0 for shared words on the parking lot, whose waiters
  * poll). Never blocks for long, never fails. */
 CT__HIDDEN int ct__park_wake(_Atomic uint32_t *word, int n, int flags);
+
+/* Interrupt the thread that owns record r (alive, see above): set its
+ * pending bit and wake it if it is in an interruptible wait. */
+CT__HIDDEN void ct__park_interrupt(struct ct__wait_record *r);
+
+/* Consume the calling thread's pending interrupt: true if there was one. */
+CT__HIDDEN bool ct__park_take_interrupt(void);
+
+/* ct_set_interrupt_on_signal for the calling thread; returns the old
+ * setting. */
+CT__HIDDEN bool ct__park_set_eintr(bool on);
+
+/*
+ * For waits that are not on a word (a process's descriptor): wait until
+ * fd has `events`, the deadline passes, or (with CT__PARK_INTERRUPTIBLE)
+ * the caller is interrupted or a signal handler runs. Returns 0 (ready,
+ * or early: the caller looks again), CT_ETIMEDOUT, CT_EINTERRUPTED,
+ * CT_EINTR. The record shows `object` and `kind` meanwhile.
+ */
+CT__HIDDEN int ct__park_wait_fd(int fd, short events, ct__deadline deadline, int flags,
+                                const void *object, const char *kind);
 
 /*
  * Words with a "somebody may be parked" bit: the bit tells the thread
@@ -178,9 +225,16 @@ CT__HIDDEN void ct__yield(void);
             ct__yield();                                                                    \
     } while (0)
 
-/* Backend entry points, implemented by park_futex.c or park_lot.c. */
+/*
+ * Backend entry points, implemented by park_futex.c or park_lot.c.
+ * os_wait: park while *word == expected and, when intr is not NULL, while
+ * *intr == intr_seen too; 0, CT_ETIMEDOUT or CT_EINTR (a signal handler
+ * ran; only reported when `eintr` is set). os_interrupt: wake the owner
+ * of r, whose intr word was just changed, if it is parked.
+ */
 CT__HIDDEN int ct__park_os_wait(_Atomic uint32_t *word, uint32_t expected, ct__deadline deadline,
-                                int flags);
+                                int flags, _Atomic uint32_t *intr, uint32_t intr_seen, int eintr);
 CT__HIDDEN int ct__park_os_wake(_Atomic uint32_t *word, int n, int flags);
+CT__HIDDEN void ct__park_os_interrupt(struct ct__wait_record *r);
 
 #endif

@@ -59,12 +59,11 @@ static void init_buckets(void)
 
 /* The child of fork has only the forking thread: other threads' nodes
  * are gone and their mutexes may have been held. Start afresh. */
-static struct ct__fork_hooks fork_hooks = {.level = CT__FORK_PARK, .child = init_buckets};
+CT__FORK_HOOKS(CT__FORK_PARK, NULL, NULL, init_buckets)
 
 __attribute__((constructor)) static void lot_init(void)
 {
     init_buckets();
-    ct__fork_register(&fork_hooks);
 }
 
 static struct bucket *bucket_of(const void *addr)
@@ -79,6 +78,7 @@ static void ensure_node(void)
 {
     if (self.ready)
         return;
+    atomic_store_explicit(&ct__park_record()->backend, &self, memory_order_release);
     pthread_condattr_t attr;
     check(pthread_condattr_init(&attr), "pthread_condattr_init");
     check(pthread_condattr_setclock(&attr, CLOCK_MONOTONIC), "pthread_condattr_setclock");
@@ -87,9 +87,11 @@ static void ensure_node(void)
     self.ready = 1;
 }
 
-static int poll_shared(_Atomic uint32_t *word, uint32_t expected, ct__deadline deadline)
+static int poll_shared(_Atomic uint32_t *word, uint32_t expected, ct__deadline deadline,
+                       _Atomic uint32_t *intr, uint32_t intr_seen)
 {
-    if (atomic_load_explicit(word, memory_order_acquire) != expected)
+    if (atomic_load_explicit(word, memory_order_acquire) != expected ||
+        (intr && atomic_load_explicit(intr, memory_order_acquire) != intr_seen))
         return 0;
     int64_t left = deadline == CT__NEVER ? INT64_MAX : deadline - ct__now_ns();
     if (left <= 0)
@@ -99,15 +101,18 @@ static int poll_shared(_Atomic uint32_t *word, uint32_t expected, ct__deadline d
     return 0;
 }
 
-int ct__park_os_wait(_Atomic uint32_t *word, uint32_t expected, ct__deadline deadline, int flags)
+int ct__park_os_wait(_Atomic uint32_t *word, uint32_t expected, ct__deadline deadline, int flags,
+                     _Atomic uint32_t *intr, uint32_t intr_seen, int eintr)
 {
+    (void)eintr; /* a signal never ends a wait here: condition waits resume */
     if (flags & CT__PARK_SHARED)
-        return poll_shared(word, expected, deadline);
+        return poll_shared(word, expected, deadline, intr, intr_seen);
     ensure_node();
     struct bucket *b = bucket_of(word);
     int rc = 0;
     check(pthread_mutex_lock(&b->mutex), "pthread_mutex_lock");
-    if (atomic_load_explicit(word, memory_order_acquire) != expected) {
+    if (atomic_load_explicit(word, memory_order_acquire) != expected ||
+        (intr && atomic_load_explicit(intr, memory_order_seq_cst) != intr_seen)) {
         pthread_mutex_unlock(&b->mutex);
         return 0;
     }
@@ -115,20 +120,37 @@ int ct__park_os_wait(_Atomic uint32_t *word, uint32_t expected, ct__deadline dea
     self.woken = 0;
     ct__list_push_back(&b->waiters, &self.link);
     struct timespec ts = ct__ns_to_timespec(deadline);
-    while (!self.woken) {
+    while (!self.woken && !(intr && atomic_load_explicit(intr, memory_order_relaxed) != intr_seen)) {
         int r = deadline == CT__NEVER ? pthread_cond_wait(&self.cond, &b->mutex)
                                       : pthread_cond_timedwait(&self.cond, &b->mutex, &ts);
-        if (r == ETIMEDOUT)
+        if (r == ETIMEDOUT) {
+            rc = CT_ETIMEDOUT;
             break;
+        }
         if (r != 0)
             check(r, "pthread_cond_timedwait");
     }
-    if (!self.woken) {
+    if (!self.woken)
         ct__list_unlink(&b->waiters, &self.link);
-        rc = CT_ETIMEDOUT;
-    }
+    else
+        rc = 0;
     pthread_mutex_unlock(&b->mutex);
     return rc;
+}
+
+/* The owner of r changed its interrupt word: if it sleeps on a word (it
+ * showed the word before it looked at the interrupt word), signal it
+ * under that word's bucket lock; it sees the change and leaves. */
+void ct__park_os_interrupt(struct ct__wait_record *r)
+{
+    _Atomic uint32_t *word = atomic_load_explicit(&r->word, memory_order_seq_cst);
+    struct node *n = atomic_load_explicit(&r->backend, memory_order_acquire);
+    if (!word || !n)
+        return;
+    struct bucket *b = bucket_of(word);
+    check(pthread_mutex_lock(&b->mutex), "pthread_mutex_lock");
+    pthread_cond_signal(&n->cond);
+    pthread_mutex_unlock(&b->mutex);
 }
 
 int ct__park_os_wake(_Atomic uint32_t *word, int n, int flags)

@@ -349,7 +349,8 @@ static int all_done(const struct ct_queue *q)
  * looks once more, and parks. The state change is published (seq_cst)
  * before its maker reads the flag (notify), and the flag is set
  * (seq_cst) before this re-check: one of the two sees the other, so no
- * wake-up is lost. Returns CT_ETIMEDOUT once the deadline has passed. */
+ * wake-up is lost. Returns CT_ETIMEDOUT once the deadline has passed,
+ * CT_EINTERRUPTED / CT_EINTR when the wait was interrupted. */
 static int wait_until(struct ct_queue *q, _Atomic uint32_t *word,
                       int (*ready)(const struct ct_queue *), double timeout, ct__deadline *dl,
                       int *have_dl)
@@ -377,7 +378,9 @@ static int wait_until(struct ct_queue *q, _Atomic uint32_t *word,
             continue;
         if (ready(q)) /* the look that the flag (now set) pairs with */
             return 0;
-        ct__park_wait(word, w, *dl, 0, q, "queue");
+        int rc = ct__park_wait(word, w, *dl, CT__PARK_INTERRUPTIBLE, q, "queue");
+        if (rc == CT_EINTERRUPTED || rc == CT_EINTR)
+            return rc;
     }
 }
 
@@ -411,8 +414,11 @@ int ct_queue_put(ct_queue *q, void *item, double timeout)
         if (rc)
             break;
         drop(&q->tail_lock);
-        if (timeout == 0 || wait_until(q, &q->not_full, can_put, timeout, &dl, &have_dl))
+        if (timeout == 0)
             return CT_EFULL;
+        rc = wait_until(q, &q->not_full, can_put, timeout, &dl, &have_dl);
+        if (rc)
+            return rc == CT_ETIMEDOUT ? CT_EFULL : rc;
     }
     if (rc == 0) {
         if (q->kind != SIMPLE)
@@ -453,8 +459,11 @@ int ct_queue_get(ct_queue *q, void **item, double timeout)
         drop(lock);
         if (state != OPEN)
             return CT_ESHUTDOWN;
-        if (timeout == 0 || wait_until(q, &q->not_empty, can_get, timeout, &dl, &have_dl))
+        if (timeout == 0)
             return CT_EEMPTY;
+        int rc = wait_until(q, &q->not_empty, can_get, timeout, &dl, &have_dl);
+        if (rc)
+            return rc == CT_ETIMEDOUT ? CT_EEMPTY : rc;
     }
     *item = pop(q);
     drop(lock);
@@ -519,8 +528,11 @@ int ct_queue_join(ct_queue *q, double timeout)
     for (;;) {
         if (all_done(q))
             return 0;
-        if (timeout == 0 || wait_until(q, &q->all_done, all_done, timeout, &dl, &have_dl))
+        if (timeout == 0)
             return CT_ETIMEDOUT;
+        int rc = wait_until(q, &q->all_done, all_done, timeout, &dl, &have_dl);
+        if (rc)
+            return rc;
     }
 }
 

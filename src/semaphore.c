@@ -42,7 +42,11 @@ __attribute__((noinline)) static int acquire_slow(struct ct__sem *s, double time
             rc = CT_ETIMEDOUT;
             break;
         }
-        ct__park_wait(&s->value, 0, dl, (int)s->park_flags, s, "semaphore");
+        rc = ct__park_wait(&s->value, 0, dl, (int)s->park_flags | CT__PARK_INTERRUPTIBLE, s,
+                           "semaphore");
+        if (rc == CT_EINTERRUPTED || rc == CT_EINTR)
+            break;
+        rc = 0;
     }
     atomic_fetch_sub_explicit(&s->waiters, 1, memory_order_relaxed);
     return rc;
@@ -72,6 +76,7 @@ static int init(struct ct__sem *s, int value, unsigned flags, uint32_t limit)
     int rc = ct__park_flags_of(flags, &pf);
     if (rc)
         return rc;
+    ct__diag_forget(s);
     atomic_init(&s->value, (uint32_t)value);
     atomic_init(&s->waiters, 0);
     s->park_flags = pf;
@@ -86,7 +91,10 @@ int ct_semaphore_init(ct_semaphore *sem, int value, unsigned flags)
 
 int ct_semaphore_destroy(ct_semaphore *sem)
 {
-    return atomic_load_explicit(&S(sem)->waiters, memory_order_relaxed) ? CT_ESTATE : 0;
+    if (atomic_load_explicit(&S(sem)->waiters, memory_order_relaxed))
+        return CT_ESTATE;
+    ct__diag_forget(sem);
+    return 0;
 }
 
 int ct_semaphore_acquire(ct_semaphore *sem, double timeout)
@@ -122,7 +130,10 @@ int ct_bounded_semaphore_init(ct_bounded_semaphore *sem, int value, unsigned fla
 
 int ct_bounded_semaphore_destroy(ct_bounded_semaphore *sem)
 {
-    return atomic_load_explicit(&S(sem)->waiters, memory_order_relaxed) ? CT_ESTATE : 0;
+    if (atomic_load_explicit(&S(sem)->waiters, memory_order_relaxed))
+        return CT_ESTATE;
+    ct__diag_forget(sem);
+    return 0;
 }
 
 int ct_bounded_semaphore_acquire(ct_bounded_semaphore *sem, double timeout)

@@ -18,8 +18,10 @@
  * Names: the current name is an atomic pointer. A rename publishes a new
  * string and keeps the old one until the object is freed, so a pointer
  * from ct_thread_name never dangles while the caller holds a reference.
- * `name_lock` (one for the process) orders renames with the OS naming of
- * a running thread, whose pthread_t is valid only while `os_alive`.
+ * `os_lock` (one for the process) guards what belongs to the running OS
+ * thread and is valid only while `os_alive`: its pthread_t (renames name
+ * the OS thread too) and its wait record (which lives in its thread-local
+ * storage, and which ct_thread_interrupt touches).
  *
  * Exit (see thread.h): one handler, registered with atexit() when the
  * first thread starts, runs the before-join handlers, joins every live
@@ -40,10 +42,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "cthreading/interrupt.h"
 #include "cthreading/lock.h"
 #include "fork.h"
 #include "local.h"
 #include "park.h"
+#include "prim.h"
 #include "thread_internal.h"
 
 enum { NEW = 0, ALIVE = 1, ENDED = 2 };
@@ -70,9 +74,10 @@ struct ct_thread {
     _Atomic uint64_t ident;
     _Atomic uint64_t native_id;
     _Atomic(char *) name;
-    struct old_name *old_names; /* under name_lock */
-    pthread_t handle;           /* under name_lock */
-    int os_alive;               /* under name_lock: the pthread may be named */
+    struct old_name *old_names; /* under os_lock */
+    pthread_t handle;           /* under os_lock */
+    struct ct__wait_record *record; /* under os_lock: the thread's, while os_alive */
+    int os_alive;               /* under os_lock: the OS thread runs */
     struct ct__node link;       /* registry, under reg_lock */
     void *timer;
     void (*free_timer)(void *timer);
@@ -87,7 +92,7 @@ static _Thread_local struct ct_thread *current;
 static pthread_key_t dummy_key;
 static _Atomic unsigned thread_counter, dummy_counter;
 static _Atomic size_t stack_setting;
-static ct_lock name_lock = CT_LOCK_INIT;
+static ct_lock os_lock = CT_LOCK_INIT;
 
 /* Hooks and exit handlers, under hook_lock. */
 static ct_lock hook_lock = CT_LOCK_INIT;
@@ -107,12 +112,12 @@ static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
 
 static void locked(ct_lock *l)
 {
-    ct_lock_acquire(l, CT_FOREVER);
+    ct__lock_take(l);
 }
 
 static void unlocked(ct_lock *l)
 {
-    ct_lock_release(l);
+    ct__lock_give(l);
 }
 
 static uint64_t gettid_u64(void)
@@ -296,9 +301,10 @@ static void report_error(struct ct_thread *t, int code)
 static void thread_ends(struct ct_thread *t)
 {
     ct__local_thread_exit();
-    locked(&name_lock);
+    locked(&os_lock);
     t->os_alive = 0; /* from here on the pthread may vanish */
-    unlocked(&name_lock);
+    t->record = NULL;
+    unlocked(&os_lock);
     reg_remove(t);
     current = NULL;
     atomic_store_explicit(&t->state, ENDED, memory_order_release);
@@ -320,11 +326,12 @@ static void *thread_main(void *p)
     current = t;
     atomic_store_explicit(&t->ident, (uint64_t)pthread_self(), memory_order_relaxed);
     atomic_store_explicit(&t->native_id, gettid_u64(), memory_order_release);
-    locked(&name_lock);
+    locked(&os_lock);
     t->handle = pthread_self();
+    t->record = ct__park_record();
     t->os_alive = 1;
     set_os_name(t->handle, atomic_load_explicit(&t->name, memory_order_relaxed));
-    unlocked(&name_lock);
+    unlocked(&os_lock);
 
     int rc = 0;
     pthread_cleanup_push(unwound, t);
@@ -368,7 +375,7 @@ int ct_thread_start(ct_thread *t)
     }
     ct_thread_ref(t); /* the thread's own, dropped as it ends */
     reg_add(t);
-    /* The new thread records its own handle (under name_lock); this copy
+    /* The new thread records its own handle (under os_lock); this copy
      * only gives ident() its value at once. */
     pthread_t handle;
     rc = pthread_create(&handle, &attr, thread_main, t);
@@ -400,7 +407,9 @@ int ct_thread_join(ct_thread *t, double timeout)
     while ((s = atomic_load_explicit(&t->state, memory_order_acquire)) != ENDED) {
         if (ct__deadline_passed(dl))
             return CT_ETIMEDOUT;
-        ct__park_wait(&t->state, s, dl, 0, t, "thread");
+        rc = ct__park_wait(&t->state, s, dl, CT__PARK_INTERRUPTIBLE, t, "thread");
+        if (rc == CT_EINTERRUPTED || rc == CT_EINTR)
+            return rc;
     }
     return 0;
 }
@@ -430,14 +439,14 @@ int ct_thread_set_name(ct_thread *t, const char *name)
     char *copy = copy_name(name);
     if (!copy)
         return CT_ENOMEM;
-    locked(&name_lock);
+    locked(&os_lock);
     char *old = atomic_exchange_explicit(&t->name, copy, memory_order_acq_rel);
     struct old_name *node = CT__CONTAINER_OF(old, struct old_name, text);
     node->next = t->old_names;
     t->old_names = node;
     if (t->os_alive)
         set_os_name(t->handle, copy);
-    unlocked(&name_lock);
+    unlocked(&os_lock);
     return 0;
 }
 
@@ -493,6 +502,7 @@ static struct ct_thread *adopt_current(int kind)
     atomic_store_explicit(&t->ident, (uint64_t)pthread_self(), memory_order_relaxed);
     atomic_store_explicit(&t->native_id, gettid_u64(), memory_order_relaxed);
     t->handle = pthread_self();
+    t->record = ct__park_record();
     t->os_alive = 1;
     current = t;
     return t;
@@ -670,6 +680,94 @@ int ct_start_new_thread(ct_thread_fn fn, void *arg, uint64_t *ident)
     return rc;
 }
 
+/* ---- states (cthreading/diag.h) ---- */
+
+/* With os_lock held. */
+static enum ct_state state_locked(const struct ct_thread *t)
+{
+    switch (atomic_load_explicit(&((struct ct_thread *)t)->state, memory_order_acquire)) {
+    case NEW:
+        return CT_STATE_NEW;
+    case ENDED:
+        return CT_STATE_TERMINATED;
+    }
+    if (!t->os_alive || !t->record)
+        return CT_STATE_READY; /* started; its OS thread has not begun */
+    return atomic_load_explicit(&t->record->object, memory_order_acquire) ? CT_STATE_BLOCKED
+                                                                           : CT_STATE_RUNNING;
+}
+
+enum ct_state ct_thread_state(const ct_thread *t)
+{
+    locked(&os_lock);
+    enum ct_state s = state_locked(t);
+    unlocked(&os_lock);
+    return s;
+}
+
+const char *ct_state_name(enum ct_state state)
+{
+    static const char *const names[] = {"NEW", "READY", "RUNNING", "BLOCKED", "TERMINATED"};
+    return (unsigned)state < sizeof names / sizeof names[0] ? names[state] : "?";
+}
+
+void ct__thread_visit(void (*fn)(const struct ct__thread_view *v, void *arg), void *arg)
+{
+    /* os_lock before reg_lock, the order fork_prepare takes them in. */
+    locked(&os_lock);
+    locked(&reg_lock);
+    CT__LIST_FOREACH(it, &registry)
+    {
+        struct ct_thread *t = of(it);
+        struct ct__thread_view v = {
+            .thread = t,
+            .name = atomic_load_explicit(&t->name, memory_order_acquire),
+            .ident = atomic_load_explicit(&t->ident, memory_order_relaxed),
+            .native_id = atomic_load_explicit(&t->native_id, memory_order_acquire),
+            .daemon = atomic_load_explicit(&t->daemon, memory_order_relaxed) != 0,
+            .is_main = t->kind == KIND_MAIN,
+            .is_dummy = t->kind == KIND_DUMMY,
+            .state = state_locked(t),
+            .record = t->os_alive ? t->record : NULL,
+        };
+        fn(&v, arg);
+    }
+    unlocked(&reg_lock);
+    unlocked(&os_lock);
+}
+
+/* ---- interrupts (cthreading/interrupt.h) ---- */
+
+int ct_thread_interrupt(ct_thread *t)
+{
+    locked(&os_lock);
+    if (t->os_alive && t->record)
+        ct__park_interrupt(t->record);
+    unlocked(&os_lock);
+    return 0;
+}
+
+bool ct_interrupted(void)
+{
+    return ct__park_take_interrupt();
+}
+
+bool ct_thread_is_interrupted(const ct_thread *t)
+{
+    struct ct_thread *m = (struct ct_thread *)t;
+    bool set = false;
+    locked(&os_lock);
+    if (m->os_alive && m->record)
+        set = atomic_load_explicit(&m->record->intr, memory_order_acquire) & 1u;
+    unlocked(&os_lock);
+    return set;
+}
+
+bool ct_set_interrupt_on_signal(bool on)
+{
+    return ct__park_set_eintr(on);
+}
+
 /* ---- process exit ---- */
 
 int ct_register_atexit(void (*fn)(void *arg), void *arg, unsigned flags)
@@ -764,14 +862,14 @@ static void register_exit_handler(void)
 static void fork_prepare(void)
 {
     locked(&hook_lock);
-    locked(&name_lock);
+    locked(&os_lock);
     locked(&reg_lock);
 }
 
 static void fork_parent(void)
 {
     unlocked(&reg_lock);
-    unlocked(&name_lock);
+    unlocked(&os_lock);
     unlocked(&hook_lock);
 }
 
@@ -797,7 +895,7 @@ static void fork_child(void)
     }
     reg_count = 0;
     ct_lock_init(&reg_lock, 0);
-    ct_lock_init(&name_lock, 0);
+    ct_lock_init(&os_lock, 0);
     ct_lock_init(&hook_lock, 0);
     if (!self) {
         /* A thread the library never saw forked: adopt it. */
@@ -811,18 +909,14 @@ static void fork_child(void)
         atomic_store_explicit(&self->ident, (uint64_t)pthread_self(), memory_order_relaxed);
         atomic_store_explicit(&self->native_id, gettid_u64(), memory_order_relaxed);
         self->handle = pthread_self();
+        self->record = ct__park_record();
     }
     ct__list_push_front(&registry, &self->link);
     reg_count = 1;
     main_thread = self;
 }
 
-static struct ct__fork_hooks fork_hooks = {
-    .level = CT__FORK_THREADS,
-    .prepare = fork_prepare,
-    .parent = fork_parent,
-    .child = fork_child,
-};
+CT__FORK_HOOKS(CT__FORK_THREADS, fork_prepare, fork_parent, fork_child)
 
 __attribute__((constructor)) static void threads_init(void)
 {
@@ -833,5 +927,4 @@ __attribute__((constructor)) static void threads_init(void)
     if (!main_thread)
         ct__die("allocating the main thread", 0);
     reg_add(main_thread);
-    ct__fork_register(&fork_hooks);
 }

@@ -39,8 +39,9 @@ CT_API int ct_timeout_check(double timeout);
 
 /*
  * ct_sleep - sleep for `seconds` on the monotonic clock, resuming after
- * signals until the full time has passed. Blocks. Returns 0, or the
- * errors of ct_timeout_check (CT_FOREVER is rejected as CT_ETIMEOUT).
+ * signals until the full time has passed. Blocks. Returns 0; the errors
+ * of ct_timeout_check (CT_FOREVER is rejected as CT_ETIMEOUT); or
+ * CT_EINTERRUPTED / CT_EINTR when interrupted (cthreading/interrupt.h).
  */
 CT_API int ct_sleep(double seconds);
 

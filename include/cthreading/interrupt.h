@@ -24,8 +24,12 @@
  * the handler has run, with the same guarantees as above, so the caller
  * can act on the signal (a Python extension raises KeyboardInterrupt)
  * and call again with the time left. This works with the futex backend
- * (Linux, the default) also for handlers installed with SA_RESTART; with
- * the portable backend (CT_PARK_LOT) signals never end a wait.
+ * (Linux, the default) for handlers installed without SA_RESTART (as
+ * Python's are; a handler with SA_RESTART lets the wait resume); with the
+ * portable backend (CT_PARK_LOT) signals never end a wait.
+ *
+ * The blocking calls of cthreading are not POSIX cancellation points:
+ * pthread_cancel does not end them; ct_thread_interrupt does.
  */
 #ifndef CTHREADING_INTERRUPT_H
 #define CTHREADING_INTERRUPT_H
@@ -40,9 +44,9 @@ extern "C" {
 #endif
 
 /*
- * ct_thread_interrupt - interrupt thread t (see above). Does not block.
- * Returns 0; interrupting a thread that is not alive does nothing.
- * Async-signal-safe with the futex backend.
+ * ct_thread_interrupt - interrupt thread t (see above). Does not block
+ * for long. Returns 0; interrupting a thread that is not alive does
+ * nothing. Not async-signal-safe (it takes a short internal lock).
  */
 CT_API int ct_thread_interrupt(ct_thread *t);
 
