@@ -84,6 +84,8 @@ static int prio_wait(pyct_blocking_fn fn, void *obj, double timeout, int nocompa
     int rc;
     *done = 0;
     pyct_interrupt_setup();
+    if (PyErr_CheckSignals() < 0) /* see pyct_wait */
+        return -1;
     for (;;) {
         cmp_current = &c;
         c.saved = PyEval_SaveThread();

@@ -11,11 +11,6 @@
 
 #include <math.h>
 
-/* ct_set_interrupt_on_signal is declared in cthreading/interrupt.h; its
- * implementation is landing on main. Until it has, a library without it
- * still links (the call is skipped and Ctrl-C waits for the wait to end). */
-#pragma weak ct_set_interrupt_on_signal
-
 /* Python's main thread; waits there end with CT_EINTR after a signal. */
 static _Atomic unsigned long main_ident;
 /* Per thread: 0 not decided yet, 1 interrupts on, 2 not the main thread. */
@@ -32,8 +27,7 @@ void pyct_interrupt_setup(void)
     if (interrupt_state != 0)
         return;
     if (PyThread_get_thread_ident() == atomic_load_explicit(&main_ident, memory_order_relaxed)) {
-        if (ct_set_interrupt_on_signal != NULL)
-            ct_set_interrupt_on_signal(true);
+        ct_set_interrupt_on_signal(true);
         interrupt_state = 1;
     } else {
         interrupt_state = 2;
@@ -49,6 +43,10 @@ int pyct_wait(pyct_blocking_fn fn, void *obj, double timeout, int busy, int try_
             return rc;
     }
     pyct_interrupt_setup();
+    /* A signal that arrived while this thread was on its way here (waiting
+     * for the GIL, say) cannot end the wait below: act on it now. */
+    if (PyErr_CheckSignals() < 0)
+        return -1;
     double deadline = timeout > 0 ? ct_monotonic() + timeout : 0;
     double left = timeout;
     for (;;) {
