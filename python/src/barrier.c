@@ -113,12 +113,18 @@ static void barrier_dealloc(pybarrier *self)
 
 static int lock_try(void *obj, double timeout)
 {
-    return ct_lock_acquire(&((pybarrier *)obj)->lock, timeout);
+    ct_lock *l = &((pybarrier *)obj)->lock;
+    return timeout == 0 ? pyct_lock_try(l) : ct_lock_acquire(l, timeout);
+}
+
+static int lock_ready(void *obj)
+{
+    return !ct_lock_locked(&((pybarrier *)obj)->lock);
 }
 
 static int lock_take(pybarrier *self)
 {
-    int rc = pyct_wait(lock_try, self, CT_FOREVER, CT_ETIMEDOUT, 1);
+    int rc = pyct_wait(lock_try, lock_ready, self, CT_FOREVER, CT_ETIMEDOUT, 1);
     return rc == 0 ? 0 : (rc > 0 ? (pyct_raise(rc), -1) : -1);
 }
 
@@ -136,7 +142,7 @@ static int cond_wait_fn(void *obj, double timeout)
  * happens). 1 notified, 0 timed out, -1 exception. */
 static int cond_wait(pybarrier *self, double timeout)
 {
-    int rc = pyct_wait(cond_wait_fn, self, timeout, CT_ETIMEDOUT, 0);
+    int rc = pyct_wait(cond_wait_fn, NULL, self, timeout, CT_ETIMEDOUT, 0);
     if (rc == 0)
         return 1;
     if (rc == CT_ETIMEDOUT)
@@ -155,6 +161,38 @@ static void do_break(pybarrier *self)
     notify_all(self);
 }
 
+/*
+ * Before sleeping on the condition until the state leaves `from`: let the
+ * lock and the GIL go and spin a while (pyct_spin), since the partner that
+ * changes the state is usually about to (see pyct_wait). The lock is held
+ * again on return; the caller looks at the state again under it.
+ */
+struct state_watch {
+    pybarrier *b;
+    int from, or_from;
+};
+
+static int state_left(void *obj)
+{
+    struct state_watch *w = obj;
+    int s = STATE(w->b);
+    return s != w->from && s != w->or_from;
+}
+
+static void spin_while_state(pybarrier *self, int from, int or_from)
+{
+    struct state_watch w = {self, from, or_from};
+    unsigned long stamp;
+    lock_drop(self);
+    PyThreadState *ts = pyct_gil_release(&stamp);
+    int changed = pyct_spin(state_left, &w);
+    /* without the GIL: lock holders never wait for it (see pyct.h); a
+     * signal that ends this wait is acted on by the next pyct_wait */
+    while (ct_lock_acquire(&self->lock, CT_FOREVER) != 0)
+        ;
+    pyct_gil_retake(ts, stamp, changed);
+}
+
 /* threading's Condition.wait timeout: None (CT_FOREVER) or at least 0. */
 static double clamp(double t)
 {
@@ -167,6 +205,8 @@ static int wait_released(pybarrier *self, double timeout)
 {
     double end = 0;
     int first = 1;
+    if (STATE(self) == FILLING && timeout != 0)
+        spin_while_state(self, FILLING, FILLING);
     while (STATE(self) == FILLING) {
         double w = timeout;
         if (timeout != CT_FOREVER) {
@@ -203,6 +243,8 @@ static PyObject *barrier_wait(pybarrier *self, PyObject *const *args, Py_ssize_t
     if (lock_take(self) < 0)
         return NULL;
     /* _enter: wait while the previous round drains or a reset runs */
+    if (STATE(self) == DRAINING || STATE(self) == RESETTING)
+        spin_while_state(self, DRAINING, RESETTING);
     while (STATE(self) == DRAINING || STATE(self) == RESETTING) {
         if (cond_wait(self, CT_FOREVER) < 0) {
             lock_drop(self);

@@ -101,6 +101,44 @@ static int optional_method(PyObject *lock, const char *name, PyObject **out)
     return 0;
 }
 
+/*
+ * The cyclic GC: a Condition of this exact type over one of our locks
+ * refers to nothing that can refer back to it until it gets a __dict__,
+ * so it is taken off the collector's lists (as CPython does for tuples of
+ * atomic objects), which makes Futures cheaper to create in bulk. Making
+ * its __dict__ (cond_setattro, cond_get_dict) puts it back.
+ */
+static void untrack_if_acyclic(pycond *self)
+{
+    int kind = atomic_load_explicit(&self->kind, memory_order_relaxed);
+    if (Py_IS_TYPE(self, &pyct_ConditionType) && kind != K_FOREIGN && self->dict == NULL)
+        PyObject_GC_UnTrack(self);
+}
+
+static void retrack(pycond *self)
+{
+    if (!PyObject_GC_IsTracked((PyObject *)self))
+        PyObject_GC_Track(self);
+}
+
+static int cond_setattro(pycond *self, PyObject *name, PyObject *value)
+{
+    retrack(self);
+    return PyObject_GenericSetAttr((PyObject *)self, name, value);
+}
+
+static PyObject *cond_get_dict(pycond *self, void *closure)
+{
+    retrack(self);
+    return PyObject_GenericGetDict((PyObject *)self, closure);
+}
+
+static int cond_set_dict(pycond *self, PyObject *value, void *closure)
+{
+    retrack(self);
+    return PyObject_GenericSetDict((PyObject *)self, value, closure);
+}
+
 static int cond_init(pycond *self, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = {"lock", NULL};
@@ -140,6 +178,7 @@ static int cond_init(pycond *self, PyObject *args, PyObject *kwds)
     }
     /* release: methods that load `kind` with acquire see everything above */
     atomic_store_explicit(&self->kind, kind, memory_order_release);
+    untrack_if_acyclic(self);
     return 0;
 fail:
     cond_clear(self);
@@ -166,7 +205,7 @@ static PyObject *cond_acquire(pycond *self, PyObject *const *args, Py_ssize_t na
     switch (kind_of(self)) {
     case K_LOCK: {
         pyct_lock *l = (pyct_lock *)self->lock;
-        if (nargs == 0 && kwnames == NULL && ct_lock_acquire(&l->lock, 0) == 0)
+        if (nargs == 0 && kwnames == NULL && pyct_lock_try(&l->lock) == 0)
             Py_RETURN_TRUE;
         if (pyct_lock_args(args, nargs, kwnames, &timeout) < 0)
             return NULL;
@@ -332,7 +371,15 @@ static int ct_cond_wait_fn(void *obj, double timeout)
 
 static int sem_wait_fn(void *obj, double timeout)
 {
-    return ct_semaphore_acquire((ct_semaphore *)obj, timeout);
+    ct_semaphore *s = obj;
+    if (timeout == 0 && ct_semaphore_value(s) == 0)
+        return CT_ETIMEDOUT; /* see pyct_lock_try */
+    return ct_semaphore_acquire(s, timeout);
+}
+
+static int sem_ready(void *obj)
+{
+    return ct_semaphore_value((ct_semaphore *)obj) > 0;
 }
 
 static void unlink_waiter(waiter *w)
@@ -386,7 +433,7 @@ static int foreign_wait(pycond *self, double timeout)
     int rc = 0;
     PyObject *pending = NULL;
     if (saved != NULL) {
-        rc = pyct_wait(sem_wait_fn, &w.sem, timeout, CT_ETIMEDOUT, 1);
+        rc = pyct_wait(sem_wait_fn, sem_ready, &w.sem, timeout, CT_ETIMEDOUT, 1);
         if (rc < 0)
             pending = pyct_fetch();
         if (foreign_restore(self, saved, &pending) < 0)
@@ -431,7 +478,7 @@ static int wait_impl(pycond *self, double timeout)
             owner = atomic_load_explicit(&rl->owner, memory_order_relaxed);
             count = atomic_load_explicit(&rl->count, memory_order_relaxed);
         }
-        int rc = pyct_wait(ct_cond_wait_fn, self, timeout, CT_ETIMEDOUT, 0);
+        int rc = pyct_wait(ct_cond_wait_fn, NULL, self, timeout, CT_ETIMEDOUT, 0);
         if (rl && rc != CT_ENOTOWNER) {
             /* the library gave the lock back at the same level */
             atomic_store_explicit(&rl->owner, owner, memory_order_relaxed);
@@ -667,7 +714,7 @@ static PyMethodDef cond_methods[] = {
 
 static PyGetSetDef cond_getset[] = {
     {"_lock", (getter)cond_get_lock, NULL, NULL, NULL},
-    {"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict, NULL, NULL},
+    {"__dict__", (getter)cond_get_dict, (setter)cond_set_dict, NULL, NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -677,6 +724,7 @@ PyTypeObject pyct_ConditionType = {
     .tp_basicsize = sizeof(pycond),
     .tp_dealloc = (destructor)cond_dealloc,
     .tp_repr = (reprfunc)cond_repr,
+    .tp_setattro = (setattrofunc)cond_setattro,
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
     .tp_doc = PyDoc_STR("Condition(lock=None)\n--\n\nA condition variable (threading.Condition)."),
     .tp_traverse = (traverseproc)cond_traverse,
@@ -688,3 +736,48 @@ PyTypeObject pyct_ConditionType = {
     .tp_init = (initproc)cond_init,
     .tp_new = cond_new,
 };
+
+/* ---- for executor.c ---- */
+
+PyObject *pyct_condition_new(void)
+{
+    pycond *self = (pycond *)cond_new(&pyct_ConditionType, NULL, NULL);
+    if (self == NULL)
+        return NULL;
+    PyObject *lock = pyct_RLockType.tp_alloc(&pyct_RLockType, 0);
+    if (lock == NULL) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    atomic_store_explicit(&self->init_claimed, 1, memory_order_relaxed);
+    self->lock = lock;
+    ct_condition_init(&self->cond, &(ct_condition_opts){.rlock = &((pyct_rlock *)lock)->rlock});
+    atomic_store_explicit(&self->kind, K_RLOCK, memory_order_release);
+    untrack_if_acyclic(self);
+    return (PyObject *)self;
+}
+
+int pyct_condition_is_own(PyObject *cond)
+{
+    if (!Py_IS_TYPE(cond, &pyct_ConditionType))
+        return 0;
+    int k = atomic_load_explicit(&((pycond *)cond)->kind, memory_order_acquire);
+    return k == K_LOCK || k == K_RLOCK;
+}
+
+int pyct_condition_enter(PyObject *cond)
+{
+    PyObject *r = cond_acquire((pycond *)cond, NULL, 0, NULL);
+    Py_XDECREF(r);
+    return r ? 0 : -1;
+}
+
+int pyct_condition_exit(PyObject *cond)
+{
+    return release_impl((pycond *)cond);
+}
+
+int pyct_condition_notify_all(PyObject *cond)
+{
+    return notify_impl((pycond *)cond, PY_SSIZE_T_MAX);
+}

@@ -76,6 +76,11 @@ static int event_wait_fn(void *obj, double timeout)
     return ct_event_wait(&((pyevent *)obj)->ev, timeout);
 }
 
+static int event_ready(void *obj)
+{
+    return ct_event_is_set(&((pyevent *)obj)->ev);
+}
+
 static const char *const wait_kw[] = {"timeout"};
 
 static PyObject *event_wait(pyevent *self, PyObject *const *args, Py_ssize_t nargs,
@@ -98,7 +103,7 @@ static PyObject *event_wait(pyevent *self, PyObject *const *args, Py_ssize_t nar
                 return NULL;
         }
     }
-    int rc = pyct_wait(event_wait_fn, self, timeout, CT_ETIMEDOUT, 0);
+    int rc = pyct_wait(event_wait_fn, event_ready, self, timeout, CT_ETIMEDOUT, 0);
     if (rc == 0)
         Py_RETURN_TRUE;
     if (rc == CT_ETIMEDOUT)

@@ -61,8 +61,13 @@ static const char BROKEN_FORK_MSG[] =
 
 enum { OK = 0, BROKEN_INIT = 1, BROKEN_FORK = 2 };
 
+/* fn(*args[:nargs], **dict(zip(kwnames, args[nargs:]))), called with
+ * vectorcall: no argument tuple or dict is made. */
 struct item {
-    PyObject *future, *fn, *args, *kwargs; /* kwargs may be NULL */
+    PyObject *future, *fn;
+    PyObject *kwnames; /* NULL when there are no keyword arguments */
+    Py_ssize_t nargs, nall;
+    PyObject *args[];
 };
 
 static char sentinel_storage;
@@ -132,12 +137,19 @@ out:
     return rc;
 }
 
+/* Drop the call's references (fn and its arguments). */
+static void clear_call(struct item *it)
+{
+    Py_CLEAR(it->fn);
+    Py_CLEAR(it->kwnames);
+    for (Py_ssize_t i = 0; i < it->nall; i++)
+        Py_CLEAR(it->args[i]);
+}
+
 static void free_item(struct item *it)
 {
+    clear_call(it);
     Py_XDECREF(it->future);
-    Py_XDECREF(it->fn);
-    Py_XDECREF(it->args);
-    Py_XDECREF(it->kwargs);
     PyMem_RawFree(it);
 }
 
@@ -203,7 +215,7 @@ static PyObject *new_future(void)
     Py_DECREF(empty);
     if (f == NULL)
         return NULL;
-    PyObject *cond = PyObject_CallNoArgs((PyObject *)&pyct_ConditionType);
+    PyObject *cond = pyct_condition_new();
     PyObject *waiters = PyList_New(0), *callbacks = PyList_New(0);
     if (cond == NULL || waiters == NULL || callbacks == NULL ||
         PyObject_SetAttr(f, s_condition, cond) < 0 || PyObject_SetAttr(f, s_state, PENDING) < 0 ||
@@ -244,6 +256,115 @@ static int check_future_layout(void)
     return ok;
 }
 
+/*
+ * Completing a future. Future's own methods do this under its _condition;
+ * when the future was made here (its _condition is this module's), the
+ * common paths run in C with the same steps and the same lock:
+ * set_running_or_notify_cancel() on a PENDING future, set_result() and
+ * set_exception() on a RUNNING one. Every other case (a cancelled future,
+ * a state error, waiters from wait()/as_completed(), done callbacks) calls
+ * the Python methods or does what they do through Python calls.
+ */
+static PyObject *RUNNING, *FINISHED;
+
+static int same_state(PyObject *a, PyObject *b)
+{
+    return a == b || (PyUnicode_Check(a) && PyUnicode_Check(b) && PyUnicode_Compare(a, b) == 0);
+}
+
+/* 1 run it, 0 cancelled, -1 error */
+static int future_start(PyObject *f)
+{
+    PyObject *cond = fast_future ? PyObject_GetAttr(f, s_condition) : NULL;
+    if (cond != NULL && pyct_condition_is_own(cond)) {
+        int started = -1;
+        if (pyct_condition_enter(cond) == 0) {
+            PyObject *st = PyObject_GetAttr(f, s_state);
+            if (st != NULL && same_state(st, PENDING))
+                started = PyObject_SetAttr(f, s_state, RUNNING) < 0 ? -1 : 1;
+            else if (st != NULL)
+                started = 2; /* cancelled or wrong: the method says which */
+            Py_XDECREF(st);
+            if (pyct_condition_exit(cond) < 0)
+                started = -1;
+        }
+        Py_DECREF(cond);
+        if (started != 2)
+            return started;
+    } else {
+        Py_XDECREF(cond);
+        PyErr_Clear();
+    }
+    PyObject *r = PyObject_CallMethodNoArgs(f, s_set_running);
+    if (r == NULL)
+        return -1;
+    int run = PyObject_IsTrue(r);
+    Py_DECREF(r);
+    return run;
+}
+
+/* set_result(value) or, with is_exc, set_exception(value). */
+static int future_finish(PyObject *f, PyObject *value, int is_exc)
+{
+    PyObject *cond = fast_future ? PyObject_GetAttr(f, s_condition) : NULL;
+    if (cond != NULL && pyct_condition_is_own(cond)) {
+        int rc = -1, slow = 0;
+        if (pyct_condition_enter(cond) == 0) {
+            PyObject *st = PyObject_GetAttr(f, s_state);
+            PyObject *waiters = st ? PyObject_GetAttr(f, s_waiters) : NULL;
+            if (waiters == NULL) {
+                rc = -1;
+            } else if (!same_state(st, RUNNING) && !same_state(st, PENDING)) {
+                slow = 1; /* InvalidStateError: the method raises it */
+            } else if (PyObject_SetAttr(f, is_exc ? s_exception : s_result, value) == 0 &&
+                       PyObject_SetAttr(f, s_state, FINISHED) == 0) {
+                rc = 0;
+                /* waiters of wait() and as_completed() */
+                PyObject *it = PyObject_GetIter(waiters);
+                PyObject *w;
+                while (it != NULL && (w = PyIter_Next(it)) != NULL) {
+                    PyObject *r = PyObject_CallMethod(w, is_exc ? "add_exception" : "add_result",
+                                                      "O", f);
+                    Py_DECREF(w);
+                    if (r == NULL)
+                        break;
+                    Py_DECREF(r);
+                }
+                Py_XDECREF(it);
+                if (it == NULL || PyErr_Occurred())
+                    rc = -1;
+                if (pyct_condition_notify_all(cond) < 0)
+                    rc = -1;
+            }
+            Py_XDECREF(waiters);
+            Py_XDECREF(st);
+            if (pyct_condition_exit(cond) < 0)
+                rc = -1;
+        }
+        Py_DECREF(cond);
+        if (!slow) {
+            if (rc == 0) {
+                PyObject *cbs = PyObject_GetAttr(f, s_done_callbacks);
+                Py_ssize_t n = cbs == NULL ? -1 : PyObject_Length(cbs);
+                Py_XDECREF(cbs);
+                if (n != 0) {
+                    PyObject *r = n > 0 ? PyObject_CallMethod(f, "_invoke_callbacks", NULL) : NULL;
+                    if (r == NULL)
+                        rc = -1;
+                    Py_XDECREF(r);
+                }
+            }
+            return rc;
+        }
+    } else {
+        Py_XDECREF(cond);
+        PyErr_Clear();
+    }
+    PyObject *r = PyObject_CallMethodOneArg(f, is_exc ? s_set_exception : s_set_result, value);
+    Py_XDECREF(r);
+    return r ? 0 : -1;
+}
+
 /* ---- workers ---- */
 
 struct worker {
@@ -266,41 +387,29 @@ static void worker_unref(struct worker *w)
  * future when nothing else is queued (see the top of the file). */
 static void run_item(struct pool *p, struct item *it, int *posted)
 {
-    PyObject *r = PyObject_CallMethodNoArgs(it->future, s_set_running);
-    if (r == NULL) {
-        PyObject *exc = pyct_fetch();
-        log_critical("Exception in worker", exc);
-        Py_XDECREF(exc);
+    int run = future_start(it->future);
+    if (run <= 0) { /* cancelled, or an error the log shows */
+        if (run < 0) {
+            PyObject *exc = pyct_fetch();
+            log_critical("Exception in worker", exc);
+            Py_XDECREF(exc);
+        }
         free_item(it);
         return;
     }
-    int run = PyObject_IsTrue(r);
-    Py_DECREF(r);
-    if (run <= 0) { /* cancelled */
-        PyErr_Clear();
-        free_item(it);
-        return;
-    }
-    PyObject *res = PyObject_Call(it->fn, it->args, it->kwargs);
+    PyObject *res = PyObject_Vectorcall(it->fn, it->args, (size_t)it->nargs, it->kwnames);
     PyObject *exc = res == NULL ? pyct_fetch() : NULL;
     /* let go of the call's arguments before the result is published */
-    Py_CLEAR(it->fn);
-    Py_CLEAR(it->args);
-    Py_CLEAR(it->kwargs);
+    clear_call(it);
     if (!*posted && ct_simple_queue_empty(p->work)) {
         ct_semaphore_release(&p->idle, 1);
         *posted = 1;
     }
-    if (res != NULL)
-        r = PyObject_CallMethodOneArg(it->future, s_set_result, res);
-    else
-        r = PyObject_CallMethodOneArg(it->future, s_set_exception, exc);
-    if (r == NULL) {
+    if (future_finish(it->future, res != NULL ? res : exc, res == NULL) < 0) {
         PyObject *e = pyct_fetch();
         log_critical("Exception in worker", e);
         Py_XDECREF(e);
     }
-    Py_XDECREF(r);
     Py_XDECREF(res);
     Py_XDECREF(exc);
     free_item(it);
@@ -343,15 +452,15 @@ static void worker_loop(struct pool *p)
                 ct_semaphore_release(&p->idle, 1);
                 posted = 1;
             }
-            int rc;
-            do {
-                Py_BEGIN_ALLOW_THREADS
-                rc = get_fn(slot, CT_FOREVER);
-                Py_END_ALLOW_THREADS
-            } while (rc != 0);
+            unsigned long stamp;
+            PyThreadState *ts = pyct_gil_release(&stamp);
+            while (get_fn(slot, CT_FOREVER) != 0)
+                ;
+            pyct_gil_retake(ts, stamp, 1);
         }
         if (posted) {
-            ct_semaphore_acquire(&p->idle, 0); /* take a token back if still there */
+            if (ct_semaphore_value(&p->idle) > 0) /* take a token back if still there */
+                ct_semaphore_acquire(&p->idle, 0);
             posted = 0;
         }
         if (slot[1] == SENTINEL) {
@@ -549,9 +658,14 @@ static int join_fn(void *obj, double timeout)
     return ct_thread_join((ct_thread *)obj, timeout);
 }
 
+static int join_ready(void *obj)
+{
+    return !ct_thread_is_alive((ct_thread *)obj);
+}
+
 static int join_thread(ct_thread *t, double timeout)
 {
-    int rc = pyct_wait(join_fn, t, timeout, CT_ETIMEDOUT, 1);
+    int rc = pyct_wait(join_fn, join_ready, t, timeout, CT_ETIMEDOUT, 1);
     if (rc == 0 || rc == CT_ETIMEDOUT)
         return 0;
     if (rc == CT_EDEADLK)
@@ -654,12 +768,13 @@ PyTypeObject pyct_WorkerThreadType = {
 
 static int lock_fn(void *obj, double timeout)
 {
-    return ct_lock_acquire(&((struct pool *)obj)->lock, timeout);
+    ct_lock *l = &((struct pool *)obj)->lock;
+    return timeout == 0 ? pyct_lock_try(l) : ct_lock_acquire(l, timeout);
 }
 
 static int pool_lock(struct pool *p)
 {
-    int rc = pyct_wait(lock_fn, p, CT_FOREVER, CT_ETIMEDOUT, 1);
+    int rc = pyct_wait(lock_fn, NULL, p, CT_FOREVER, CT_ETIMEDOUT, 1);
     return rc == 0 ? 0 : (rc > 0 ? (pyct_raise(rc), -1) : -1);
 }
 
@@ -724,7 +839,7 @@ static int start_worker(core *c)
     Py_XDECREF(h);
     int hs;
     do {
-        hs = pyct_wait(started_fn, w, CT_FOREVER, CT_ETIMEDOUT, 1);
+        hs = pyct_wait(started_fn, NULL, w, CT_FOREVER, CT_ETIMEDOUT, 1);
     } while (hs == CT_ETIMEDOUT);
     worker_unref(w);
     if (fail && !PyErr_Occurred())
@@ -767,7 +882,8 @@ static PyObject *ex_submit(PyObject *Py_UNUSED(module), PyObject *const *args, P
         goto done;
     }
     f = new_future();
-    it = PyMem_RawCalloc(1, sizeof *it);
+    Py_ssize_t nall = nargs - 2 + (kwnames ? PyTuple_GET_SIZE(kwnames) : 0);
+    it = PyMem_RawMalloc(sizeof *it + (size_t)nall * sizeof(PyObject *));
     if (f == NULL || it == NULL) {
         if (it == NULL)
             PyErr_NoMemory();
@@ -775,19 +891,11 @@ static PyObject *ex_submit(PyObject *Py_UNUSED(module), PyObject *const *args, P
     }
     it->future = Py_NewRef(f);
     it->fn = Py_NewRef(args[1]);
-    it->args = PyTuple_New(nargs - 2);
-    if (it->args == NULL)
-        goto fail;
-    for (Py_ssize_t i = 2; i < nargs; i++)
-        PyTuple_SET_ITEM(it->args, i - 2, Py_NewRef(args[i]));
-    if (kwnames != NULL && PyTuple_GET_SIZE(kwnames) > 0) {
-        it->kwargs = PyDict_New();
-        if (it->kwargs == NULL)
-            goto fail;
-        for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(kwnames); k++)
-            if (PyDict_SetItem(it->kwargs, PyTuple_GET_ITEM(kwnames, k), args[nargs + k]) < 0)
-                goto fail;
-    }
+    it->nargs = nargs - 2;
+    it->nall = nall;
+    it->kwnames = kwnames && PyTuple_GET_SIZE(kwnames) ? Py_NewRef(kwnames) : NULL;
+    for (Py_ssize_t i = 0; i < nall; i++)
+        it->args[i] = Py_NewRef(args[2 + i]);
     if (pool_lock(p) < 0)
         goto fail;
     if (atomic_load(&p->broken) || atomic_load(&p->shutdown) || atomic_load(&exiting)) {
@@ -802,7 +910,8 @@ static PyObject *ex_submit(PyObject *Py_UNUSED(module), PyObject *const *args, P
         goto fail;
     }
     it = NULL; /* the queue has it */
-    if (ct_semaphore_acquire(&p->idle, 0) == 0 || p->nthreads >= p->max_workers) {
+    if ((ct_semaphore_value(&p->idle) > 0 && ct_semaphore_acquire(&p->idle, 0) == 0) ||
+        p->nthreads >= p->max_workers) {
         ct_lock_release(&p->lock);
     } else if (start_worker(c) < 0) {
         /* as threading.Thread.start() failing in CPython's submit: the call
@@ -1065,10 +1174,12 @@ static int load_futures(void)
     Future_type = PyObject_GetAttrString(base, "Future");
     LOGGER = PyObject_GetAttrString(base, "LOGGER");
     PENDING = PyObject_GetAttrString(base, "PENDING");
+    RUNNING = PyObject_GetAttrString(base, "RUNNING");
+    FINISHED = PyObject_GetAttrString(base, "FINISHED");
     BrokenThreadPool = PyObject_GetAttrString(thread, "BrokenThreadPool");
     Py_DECREF(base);
     Py_DECREF(thread);
-    if (!Future_type || !LOGGER || !PENDING || !BrokenThreadPool)
+    if (!Future_type || !LOGGER || !PENDING || !RUNNING || !FINISHED || !BrokenThreadPool)
         return -1;
     int ok = check_future_layout();
     if (ok < 0)
@@ -1146,7 +1257,7 @@ static PyObject *python_exit(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ig
         return PyErr_NoMemory();
     PyObject *result = Py_None;
     for (size_t i = 0; i < n; i++) {
-        int rc = result ? pyct_wait(join_all_fn, ts[i], CT_FOREVER, CT_ETIMEDOUT, 1) : 0;
+        int rc = result ? pyct_wait(join_all_fn, NULL, ts[i], CT_FOREVER, CT_ETIMEDOUT, 1) : 0;
         if (rc < 0)
             result = NULL;
         ct_thread_unref(ts[i]);

@@ -46,12 +46,18 @@ int pyct_lock_args(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, d
 
 static int lock_try(void *obj, double timeout)
 {
-    return ct_lock_acquire(&((pyct_lock *)obj)->lock, timeout);
+    ct_lock *l = &((pyct_lock *)obj)->lock;
+    return timeout == 0 ? pyct_lock_try(l) : ct_lock_acquire(l, timeout);
+}
+
+static int lock_ready(void *obj)
+{
+    return !ct_lock_locked(&((pyct_lock *)obj)->lock);
 }
 
 int pyct_lock_acquire_timed(pyct_lock *self, double timeout)
 {
-    int rc = pyct_wait(lock_try, self, timeout, CT_ETIMEDOUT, 1);
+    int rc = pyct_wait(lock_try, lock_ready, self, timeout, CT_ETIMEDOUT, 1);
     if (rc == 0)
         return 1;
     if (rc == CT_ETIMEDOUT)
@@ -92,7 +98,7 @@ static PyObject *lock_acquire(pyct_lock *self, PyObject *const *args, Py_ssize_t
 {
     double timeout;
     /* the common case, acquire() on a free lock, in a few instructions */
-    if (nargs == 0 && kwnames == NULL && ct_lock_acquire(&self->lock, 0) == 0)
+    if (nargs == 0 && kwnames == NULL && pyct_lock_try(&self->lock) == 0)
         Py_RETURN_TRUE;
     if (pyct_lock_args(args, nargs, kwnames, &timeout) < 0)
         return NULL;
@@ -104,7 +110,7 @@ static PyObject *lock_acquire(pyct_lock *self, PyObject *const *args, Py_ssize_t
 
 static PyObject *lock_enter(pyct_lock *self, PyObject *Py_UNUSED(ignored))
 {
-    if (ct_lock_acquire(&self->lock, 0) == 0)
+    if (pyct_lock_try(&self->lock) == 0)
         Py_RETURN_TRUE;
     int r = pyct_lock_acquire_timed(self, CT_FOREVER);
     if (r < 0)
@@ -183,7 +189,8 @@ PyTypeObject pyct_LockType = {
 
 static int rlock_try(void *obj, double timeout)
 {
-    return ct_rlock_acquire(&((pyct_rlock *)obj)->rlock, timeout);
+    ct_rlock *r = &((pyct_rlock *)obj)->rlock;
+    return timeout == 0 ? pyct_rlock_try(r) : ct_rlock_acquire(r, timeout);
 }
 
 static void rlock_mark_acquired(pyct_rlock *self)
@@ -197,9 +204,14 @@ static void rlock_mark_acquired(pyct_rlock *self)
     atomic_store_explicit(&self->count, n + 1, memory_order_relaxed);
 }
 
+static int rlock_ready(void *obj)
+{
+    return !ct_rlock_locked(&((pyct_rlock *)obj)->rlock);
+}
+
 int pyct_rlock_acquire_timed(pyct_rlock *self, double timeout)
 {
-    int rc = pyct_wait(rlock_try, self, timeout, CT_ETIMEDOUT, 1);
+    int rc = pyct_wait(rlock_try, rlock_ready, self, timeout, CT_ETIMEDOUT, 1);
     if (rc == 0) {
         rlock_mark_acquired(self);
         return 1;
@@ -250,7 +262,7 @@ static PyObject *rlock_acquire(pyct_rlock *self, PyObject *const *args, Py_ssize
                                PyObject *kwnames)
 {
     double timeout;
-    if (nargs == 0 && kwnames == NULL && ct_rlock_acquire(&self->rlock, 0) == 0) {
+    if (nargs == 0 && kwnames == NULL && pyct_rlock_try(&self->rlock) == 0) {
         rlock_mark_acquired(self);
         Py_RETURN_TRUE;
     }
@@ -318,7 +330,8 @@ static PyObject *rlock_release_save(pyct_rlock *self, PyObject *Py_UNUSED(ignore
 
 static int rlock_restore_try(void *obj, double timeout)
 {
-    int rc = ct_rlock_acquire(&((pyct_rlock *)obj)->rlock, timeout);
+    ct_rlock *r = &((pyct_rlock *)obj)->rlock;
+    int rc = timeout == 0 ? pyct_rlock_try(r) : ct_rlock_acquire(r, timeout);
     return rc == CT_EINTR ? CT_ETIMEDOUT : rc; /* not interruptible, as CPython's */
 }
 
@@ -336,7 +349,7 @@ static PyObject *rlock_acquire_restore(pyct_rlock *self, PyObject *state)
     }
     int rc;
     do {
-        rc = pyct_wait(rlock_restore_try, self, CT_FOREVER, CT_ETIMEDOUT, 1);
+        rc = pyct_wait(rlock_restore_try, rlock_ready, self, CT_FOREVER, CT_ETIMEDOUT, 1);
     } while (rc == CT_ETIMEDOUT);
     if (rc != 0)
         return rc > 0 ? pyct_raise(rc) : NULL;

@@ -91,11 +91,58 @@ int pyct_rlock_acquire_timed(pyct_rlock *self, double timeout);
 int pyct_lock_release_impl(pyct_lock *self);
 int pyct_rlock_release_impl(pyct_rlock *self);
 
+/* ---- trying without waiting ----
+ *
+ * The library's lock and semaphore acquire, given timeout 0 on a taken
+ * object, spin and yield the CPU before they give up. A try made with the
+ * GIL held must fail at once, so these look at the object first. */
+
+static inline int pyct_lock_try(ct_lock *l)
+{
+    return ct_lock_locked(l) ? CT_ETIMEDOUT : ct_lock_acquire(l, 0);
+}
+
+static inline int pyct_rlock_try(ct_rlock *r)
+{
+    return ct_rlock_locked(r) && !ct_rlock_is_owned(r) ? CT_ETIMEDOUT : ct_rlock_acquire(r, 0);
+}
+
+/* ---- condition.c: used by executor.c to complete futures in C ---- */
+
+/* A new Condition with a new RLock of its own (Condition()). */
+PyObject *pyct_condition_new(void);
+/* Whether cond is exactly this module's Condition over one of its locks. */
+int pyct_condition_is_own(PyObject *cond);
+/* `with cond:` and cond.notify_all() for such a condition; -1 on error. */
+int pyct_condition_enter(PyObject *cond);
+int pyct_condition_exit(PyObject *cond);
+int pyct_condition_notify_all(PyObject *cond);
+
 /* ---- wait.c ---- */
+
+/*
+ * Letting the GIL go around a wait, and taking it back.
+ *
+ * A thread woken by another Python thread (an Event.set, a put, a
+ * release) finds the GIL held by its waker, which goes on running until
+ * it waits itself; taking the GIL then means a sleep on the GIL's
+ * condition variable and a second wake-up, which costs more than the
+ * library's whole hand-off. So every wait here counts, in a process-wide
+ * counter, the times a thread let the GIL go; a woken thread spins (a
+ * bounded, adaptive number of times) until that count moves past the
+ * value it saw when it let go itself, which is when its waker has let go
+ * in turn, and only then takes the GIL. Only a hint: if the waker keeps
+ * the GIL longer, the spin gives up and the thread waits for the GIL as
+ * usual. Free-threaded builds have no GIL to wait for and skip it.
+ */
+PyThreadState *pyct_gil_release(unsigned long *stamp);
+void pyct_gil_retake(PyThreadState *ts, unsigned long stamp, int woken);
 
 /* A blocking library call: returns 0, `busy` when it could not complete in
  * time, CT_EINTR when a signal handler ran, or another CT_E code. */
 typedef int (*pyct_blocking_fn)(void *obj, double timeout);
+/* Whether fn(obj, 0) may succeed now: a cheap look, without the GIL. */
+typedef int (*pyct_ready_fn)(void *obj);
 
 /*
  * pyct_wait - run fn(obj, timeout) as CPython runs a blocking call.
@@ -104,9 +151,23 @@ typedef int (*pyct_blocking_fn)(void *obj, double timeout);
  * released around fn(obj, time left); after CT_EINTR the Python signal
  * handlers run, and the call is retried with the time left of one
  * deadline, unless a handler raised. timeout is CT_FOREVER or >= 0.
+ *
+ * ready (may be NULL): before it blocks in the library, the thread spins
+ * for a while (an adaptive budget per thread) watching ready(obj), and
+ * tries fn(obj, 0) when it says yes. A Python thread that hands off to
+ * another takes far longer than the library's own spin allows (it must
+ * take the GIL and run bytecode), and sleeping in the kernel costs a
+ * wake-up each way; this spin, sized for Python, bridges that gap.
+ *
  * Returns fn's result (0, busy, or a code), or -1 with an exception set.
  */
-int pyct_wait(pyct_blocking_fn fn, void *obj, double timeout, int busy, int try_first);
+int pyct_wait(pyct_blocking_fn fn, pyct_ready_fn ready, void *obj, double timeout, int busy,
+              int try_first);
+
+/* The spin of pyct_wait on its own, for a caller that waits in several
+ * steps (Barrier): 1 once ready(obj) holds, 0 when the budget ran out.
+ * Called without the GIL. */
+int pyct_spin(pyct_ready_fn ready, void *obj);
 
 /* Turn on CT_EINTR for the calling thread if it is Python's main thread
  * (once per thread; cheap afterwards). */

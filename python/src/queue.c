@@ -87,11 +87,12 @@ static int prio_wait(pyct_blocking_fn fn, void *obj, double timeout, int nocompa
     if (PyErr_CheckSignals() < 0) /* see pyct_wait */
         return -1;
     for (;;) {
+        unsigned long stamp;
         cmp_current = &c;
-        c.saved = PyEval_SaveThread();
+        c.saved = pyct_gil_release(&stamp);
         rc = fn(obj, left);
         if (c.saved != NULL)
-            PyEval_RestoreThread(c.saved);
+            pyct_gil_retake(c.saved, stamp, rc == 0);
         c.saved = NULL;
         cmp_current = c.prev;
         if (c.exc != NULL) {
@@ -264,6 +265,18 @@ static int get_fn(void *obj, double timeout)
     return ct_queue_get(o->q, &o->item, timeout);
 }
 
+static int put_ready(void *obj)
+{
+    ct_queue *q = ((struct op *)obj)->q;
+    return !ct_queue_full(q) || ct_queue_is_shutdown(q);
+}
+
+static int get_ready(void *obj)
+{
+    ct_queue *q = ((struct op *)obj)->q;
+    return !ct_queue_empty(q) || ct_queue_is_shutdown(q);
+}
+
 /* block/timeout as queue.Queue takes them. */
 static int queue_timeout(PyObject *block, PyObject *timeout, double *out)
 {
@@ -301,7 +314,7 @@ static PyObject *do_put(pyqueue *self, PyObject *item, double timeout)
     if (self->kind == Q_PRIO)
         rc = prio_wait(put_fn, &o, timeout, 0, &done);
     else
-        rc = pyct_wait(put_fn, &o, timeout, CT_EFULL, 1);
+        rc = pyct_wait(put_fn, put_ready, &o, timeout, CT_EFULL, 1);
     if (rc == 0)
         Py_RETURN_NONE;
     if (!done)
@@ -318,7 +331,7 @@ static PyObject *do_get(pyqueue *self, double timeout)
     if (self->kind == Q_PRIO)
         rc = prio_wait(get_fn, &o, timeout, 0, &done);
     else
-        rc = pyct_wait(get_fn, &o, timeout, CT_EEMPTY, 1);
+        rc = pyct_wait(get_fn, get_ready, &o, timeout, CT_EEMPTY, 1);
     if (rc == 0)
         return (PyObject *)o.item;
     if (done)
@@ -397,12 +410,17 @@ static int join_fn(void *obj, double timeout)
     return ct_queue_join((ct_queue *)obj, timeout);
 }
 
+static int join_ready(void *obj)
+{
+    return ct_queue_unfinished_tasks((ct_queue *)obj) <= 0;
+}
+
 static PyObject *queue_join(pyqueue *self, PyObject *Py_UNUSED(ignored))
 {
     ct_queue *q = queue_of(self);
     if (q == NULL)
         return NULL;
-    int rc = pyct_wait(join_fn, q, CT_FOREVER, CT_ETIMEDOUT, 1);
+    int rc = pyct_wait(join_fn, join_ready, q, CT_FOREVER, CT_ETIMEDOUT, 1);
     if (rc == 0)
         Py_RETURN_NONE;
     return rc > 0 ? pyct_raise(rc) : NULL;
@@ -624,10 +642,15 @@ static int sq_get_fn(void *obj, double timeout)
     return ct_simple_queue_get(o->q, &o->item, timeout);
 }
 
+static int sq_get_ready(void *obj)
+{
+    return !ct_simple_queue_empty(((struct sqop *)obj)->q);
+}
+
 static PyObject *sq_do_get(pysq *self, double timeout)
 {
     struct sqop o = {.q = self->q, .item = NULL};
-    int rc = pyct_wait(sq_get_fn, &o, timeout, CT_EEMPTY, 1);
+    int rc = pyct_wait(sq_get_fn, sq_get_ready, &o, timeout, CT_EEMPTY, 1);
     if (rc == 0)
         return (PyObject *)o.item;
     return rc > 0 ? pyct_raise(rc) : NULL;

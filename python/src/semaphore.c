@@ -20,9 +20,13 @@ typedef struct {
     PyObject *weakreflist;
 } pysem;
 
+static int sem_value(pysem *s);
+
 static int sem_try(void *obj, double timeout)
 {
     pysem *s = obj;
+    if (timeout == 0 && sem_value(s) == 0)
+        return CT_ETIMEDOUT; /* see pyct_lock_try */
     return atomic_load_explicit(&s->is_bounded, memory_order_relaxed)
                ? ct_bounded_semaphore_acquire(&s->u.bounded, timeout)
                : ct_semaphore_acquire(&s->u.plain, timeout);
@@ -113,6 +117,11 @@ static void sem_dealloc(pysem *self)
 
 static const char *const acquire_kw[] = {"blocking", "timeout"};
 
+static int sem_ready(void *obj)
+{
+    return sem_value(obj) > 0;
+}
+
 static PyObject *sem_acquire(pysem *self, PyObject *const *args, Py_ssize_t nargs,
                              PyObject *kwnames)
 {
@@ -141,7 +150,7 @@ static PyObject *sem_acquire(pysem *self, PyObject *const *args, Py_ssize_t narg
                 return NULL;
         }
     }
-    int rc = pyct_wait(sem_try, self, timeout, CT_ETIMEDOUT, 1);
+    int rc = pyct_wait(sem_try, sem_ready, self, timeout, CT_ETIMEDOUT, 1);
     if (rc == 0)
         Py_RETURN_TRUE;
     if (rc == CT_ETIMEDOUT)

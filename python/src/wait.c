@@ -34,7 +34,94 @@ void pyct_interrupt_setup(void)
     }
 }
 
-int pyct_wait(pyct_blocking_fn fn, void *obj, double timeout, int busy, int try_first)
+static _Atomic unsigned long gil_lets_go; /* see pyct_gil_release in pyct.h */
+static _Thread_local int gil_spin = -1;    /* this thread's spin budget */
+
+#define GIL_SPIN_MAX 2048
+#define GIL_SPIN_MIN 16
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __asm__ __volatile__("pause");
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+PyThreadState *pyct_gil_release(unsigned long *stamp)
+{
+    PyThreadState *ts = PyEval_SaveThread();
+    *stamp = atomic_fetch_add_explicit(&gil_lets_go, 1, memory_order_relaxed) + 1;
+    return ts;
+}
+
+void pyct_gil_retake(PyThreadState *ts, unsigned long stamp, int woken)
+{
+#ifndef Py_GIL_DISABLED
+    if (woken) {
+        if (gil_spin < 0)
+            gil_spin = GIL_SPIN_MAX;
+        int i = 0;
+        while (i < gil_spin &&
+               atomic_load_explicit(&gil_lets_go, memory_order_relaxed) == stamp) {
+            cpu_relax();
+            i++;
+        }
+        /* paid off: keep the full budget; else halve it, down to a floor
+         * that still notices when hand-offs become quick again */
+        if (i < gil_spin)
+            gil_spin = GIL_SPIN_MAX;
+        else if (gil_spin > GIL_SPIN_MIN)
+            gil_spin /= 2;
+    }
+#else
+    (void)stamp;
+    (void)woken;
+#endif
+    PyEval_RestoreThread(ts);
+}
+
+static _Thread_local int wait_spin = -1; /* this thread's spin budget before blocking */
+
+#define WAIT_SPIN_MAX 4096
+#define WAIT_SPIN_MIN 32
+#define WAIT_SPIN_PROBE 16
+
+int pyct_spin(pyct_ready_fn ready, void *obj)
+{
+    static _Thread_local unsigned waits;
+    if (wait_spin < 0)
+        wait_spin = WAIT_SPIN_MAX;
+    int limit = wait_spin;
+    if (limit == WAIT_SPIN_MIN && ++waits % WAIT_SPIN_PROBE == 0)
+        limit = WAIT_SPIN_MAX; /* see whether spinning pays off again */
+    for (int i = 0; i < limit; i++) {
+        if (ready(obj)) {
+            wait_spin = WAIT_SPIN_MAX;
+            return 1;
+        }
+        cpu_relax();
+    }
+    if (wait_spin > WAIT_SPIN_MIN)
+        wait_spin /= 2;
+    return 0;
+}
+
+/* Spin watching ready(obj); returns fn(obj, 0)'s result once it is not
+ * `busy`, or `busy` when the budget ran out. */
+static int spin_for(pyct_blocking_fn fn, pyct_ready_fn ready, void *obj, int busy)
+{
+    for (int round = 0; round < 4 && pyct_spin(ready, obj); round++) {
+        int rc = fn(obj, 0);
+        if (rc != busy)
+            return rc;
+    }
+    return busy;
+}
+
+int pyct_wait(pyct_blocking_fn fn, pyct_ready_fn ready, void *obj, double timeout, int busy,
+              int try_first)
 {
     int rc;
     if (try_first) {
@@ -50,9 +137,19 @@ int pyct_wait(pyct_blocking_fn fn, void *obj, double timeout, int busy, int try_
     double deadline = timeout > 0 ? ct_monotonic() + timeout : 0;
     double left = timeout;
     for (;;) {
-        Py_BEGIN_ALLOW_THREADS
-        rc = fn(obj, left);
-        Py_END_ALLOW_THREADS
+        unsigned long stamp;
+        PyThreadState *ts = pyct_gil_release(&stamp);
+        rc = ready != NULL && left != 0 ? spin_for(fn, ready, obj, busy) : busy;
+        if (rc == busy) {
+            if (timeout > 0) {
+                left = deadline - ct_monotonic();
+                if (left < 0)
+                    left = 0;
+            }
+            rc = fn(obj, left);
+        }
+        pyct_gil_retake(ts, stamp, rc == 0);
+        ready = NULL; /* spin once per call */
         if (rc != CT_EINTR)
             return rc;
         if (PyErr_CheckSignals() < 0)
