@@ -108,6 +108,7 @@ static int optional_method(PyObject *lock, const char *name, PyObject **out)
  * atomic objects), which makes Futures cheaper to create in bulk. Making
  * its __dict__ (cond_setattro, cond_get_dict) puts it back.
  */
+#ifndef Py_GIL_DISABLED
 static void untrack_if_acyclic(pycond *self)
 {
     int kind = atomic_load_explicit(&self->kind, memory_order_relaxed);
@@ -115,11 +116,25 @@ static void untrack_if_acyclic(pycond *self)
         PyObject_GC_UnTrack(self);
 }
 
+/* Under the GIL, so two threads cannot both find it untracked. */
 static void retrack(pycond *self)
 {
     if (!PyObject_GC_IsTracked((PyObject *)self))
         PyObject_GC_Track(self);
 }
+#else
+/* Without the GIL two threads could race to track it again: keep every
+ * Condition tracked. */
+static void untrack_if_acyclic(pycond *self)
+{
+    (void)self;
+}
+
+static void retrack(pycond *self)
+{
+    (void)self;
+}
+#endif
 
 static int cond_setattro(pycond *self, PyObject *name, PyObject *value)
 {

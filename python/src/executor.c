@@ -231,11 +231,11 @@ static PyObject *new_future(void)
 }
 
 /* Whether Future() makes exactly the attributes new_future() sets. */
-static int check_future_layout(void)
+static int check_future_layout(PyObject *future_type, PyObject *pending)
 {
     static const char *const names[] = {"_condition", "_state",   "_result",
                                         "_exception", "_waiters", "_done_callbacks"};
-    PyObject *f = PyObject_CallNoArgs(Future_type);
+    PyObject *f = PyObject_CallNoArgs(future_type);
     if (f == NULL)
         return -1;
     PyObject *d = PyObject_GenericGetDict(f, NULL);
@@ -246,7 +246,7 @@ static int check_future_layout(void)
         PyObject *st = PyDict_GetItemString(d, "_state");
         PyObject *w = PyDict_GetItemString(d, "_waiters");
         PyObject *cb = PyDict_GetItemString(d, "_done_callbacks");
-        ok = st == PENDING && PyDict_GetItemString(d, "_result") == Py_None &&
+        ok = st == pending && PyDict_GetItemString(d, "_result") == Py_None &&
              PyDict_GetItemString(d, "_exception") == Py_None && PyList_CheckExact(w) &&
              PyList_GET_SIZE(w) == 0 && PyList_CheckExact(cb) && PyList_GET_SIZE(cb) == 0;
     }
@@ -1160,10 +1160,15 @@ static PyObject *make_property(PyMethodDef *def)
     return prop;
 }
 
-/* Import what the class needs; once. */
+/* Import what the class needs; once. The values are made first and then
+ * published under a lock that guards nothing but the assignments, so that
+ * two threads making the first executor at once (no GIL, or an import
+ * that let the GIL go) agree on one set. */
 static int load_futures(void)
 {
-    if (Future_type != NULL)
+    static _Atomic int loaded;
+    static ct_lock publish_lock;
+    if (atomic_load_explicit(&loaded, memory_order_acquire))
         return 0;
     PyObject *base = PyImport_ImportModule("concurrent.futures._base");
     PyObject *thread = base ? PyImport_ImportModule("concurrent.futures.thread") : NULL;
@@ -1171,20 +1176,39 @@ static int load_futures(void)
         Py_XDECREF(base);
         return -1;
     }
-    Future_type = PyObject_GetAttrString(base, "Future");
-    LOGGER = PyObject_GetAttrString(base, "LOGGER");
-    PENDING = PyObject_GetAttrString(base, "PENDING");
-    RUNNING = PyObject_GetAttrString(base, "RUNNING");
-    FINISHED = PyObject_GetAttrString(base, "FINISHED");
-    BrokenThreadPool = PyObject_GetAttrString(thread, "BrokenThreadPool");
+    PyObject *v[6] = {
+        PyObject_GetAttrString(base, "Future"),  PyObject_GetAttrString(base, "LOGGER"),
+        PyObject_GetAttrString(base, "PENDING"), PyObject_GetAttrString(base, "RUNNING"),
+        PyObject_GetAttrString(base, "FINISHED"),
+        PyObject_GetAttrString(thread, "BrokenThreadPool"),
+    };
     Py_DECREF(base);
     Py_DECREF(thread);
-    if (!Future_type || !LOGGER || !PENDING || !RUNNING || !FINISHED || !BrokenThreadPool)
+    int ok = 1;
+    for (int i = 0; i < 6; i++)
+        ok = ok && v[i] != NULL;
+    int fast = ok ? check_future_layout(v[0], v[2]) : -1;
+    if (fast < 0) {
+        for (int i = 0; i < 6; i++)
+            Py_XDECREF(v[i]);
         return -1;
-    int ok = check_future_layout();
-    if (ok < 0)
-        return -1;
-    fast_future = ok;
+    }
+    ct_lock_acquire(&publish_lock, CT_FOREVER);
+    int first = !atomic_load_explicit(&loaded, memory_order_relaxed);
+    if (first) {
+        Future_type = v[0];
+        LOGGER = v[1];
+        PENDING = v[2];
+        RUNNING = v[3];
+        FINISHED = v[4];
+        BrokenThreadPool = v[5];
+        fast_future = fast;
+        atomic_store_explicit(&loaded, 1, memory_order_release);
+    }
+    ct_lock_release(&publish_lock);
+    if (!first)
+        for (int i = 0; i < 6; i++)
+            Py_DECREF(v[i]);
     return 0;
 }
 

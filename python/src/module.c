@@ -27,14 +27,26 @@ static PyTypeObject *const own_types[] = {
     &pyct_LifoQueueType, &pyct_PriorityQueueType, &pyct_SimpleQueueType,  &pyct_WorkerThreadType,
 };
 
+/* Made once; two threads asking first at once agree on one class (see
+ * load_futures in executor.c). */
 static PyObject *get_executor_class(void)
 {
-    if (executor_class == NULL) {
-        executor_class = pyct_make_executor_class();
-        if (executor_class == NULL)
-            return NULL;
-    }
-    return Py_NewRef(executor_class);
+    static ct_lock publish_lock;
+    ct_lock_acquire(&publish_lock, CT_FOREVER);
+    PyObject *cls = Py_XNewRef(executor_class);
+    ct_lock_release(&publish_lock);
+    if (cls != NULL)
+        return cls;
+    cls = pyct_make_executor_class();
+    if (cls == NULL)
+        return NULL;
+    ct_lock_acquire(&publish_lock, CT_FOREVER);
+    if (executor_class == NULL)
+        executor_class = Py_NewRef(cls);
+    PyObject *winner = Py_NewRef(executor_class);
+    ct_lock_release(&publish_lock);
+    Py_DECREF(cls);
+    return winner;
 }
 
 /* PEP 562: ThreadPoolExecutor is made when first asked for. */
