@@ -287,7 +287,7 @@ static int is_owned(pycond *self)
     case K_LOCK:
         return ct_lock_locked(&((pyct_lock *)self->lock)->lock);
     case K_RLOCK:
-        return ct_rlock_is_owned(&((pyct_rlock *)self->lock)->rlock);
+        return pyct_rlock_owned((pyct_rlock *)self->lock);
     case K_FOREIGN:
         break;
     default:
@@ -482,7 +482,7 @@ static int wait_impl(pycond *self, double timeout)
     } else {
         pyct_rlock *rl = kind == K_RLOCK ? (pyct_rlock *)self->lock : NULL;
         unsigned long owner = 0, count = 0;
-        int owned = rl ? ct_rlock_is_owned(&rl->rlock)
+        int owned = rl ? pyct_rlock_owned(rl)
                        : ct_lock_locked(&((pyct_lock *)self->lock)->lock);
         if (!owned) {
             PyErr_SetString(PyExc_RuntimeError, "cannot wait on un-acquired lock");
@@ -613,7 +613,7 @@ static int notify_impl(pycond *self, Py_ssize_t n)
         ct_lock_release(&self->list_lock);
         return 0;
     }
-    int owned = kind == K_RLOCK ? ct_rlock_is_owned(&((pyct_rlock *)self->lock)->rlock)
+    int owned = kind == K_RLOCK ? pyct_rlock_owned((pyct_rlock *)self->lock)
                                 : ct_lock_locked(&((pyct_lock *)self->lock)->lock);
     if (!owned) {
         PyErr_SetString(PyExc_RuntimeError, "cannot notify on un-acquired lock");

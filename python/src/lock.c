@@ -9,6 +9,8 @@
  */
 #include "pyct.h"
 
+#include <pthread.h>
+
 static const char *const lock_kw[] = {"blocking", "timeout"};
 
 int pyct_lock_args(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, double *timeout)
@@ -187,6 +189,51 @@ PyTypeObject pyct_LockType = {
 
 /* ---- RLock ---- */
 
+/*
+ * Fork. In a forked child the library gives the thread that forked a new
+ * identity, so the RLocks it held are no longer its own there; CPython's
+ * RLock, which keys ownership on the thread ident, still counts them as
+ * the forking thread's. To keep CPython's behaviour, an RLock whose mirror
+ * says "held by this thread, taken before the last fork" is taken over
+ * when the thread next asks whether it owns it: in the child no other
+ * thread exists that could hold it. Only the slow paths look.
+ */
+static _Atomic unsigned fork_generation;
+
+static void count_fork(void)
+{
+    atomic_fetch_add_explicit(&fork_generation, 1, memory_order_relaxed);
+}
+
+void pyct_lock_module_init(void)
+{
+    static int done;
+    if (!done) {
+        pthread_atfork(NULL, NULL, count_fork);
+        done = 1;
+    }
+}
+
+static int rlock_adopt(pyct_rlock *self)
+{
+    unsigned gen = atomic_load_explicit(&fork_generation, memory_order_relaxed);
+    unsigned long n = atomic_load_explicit(&self->count, memory_order_relaxed);
+    if (n == 0 || atomic_load_explicit(&self->gen, memory_order_relaxed) == gen ||
+        atomic_load_explicit(&self->owner, memory_order_relaxed) != PyThread_get_thread_ident() ||
+        !ct_rlock_locked(&self->rlock) || ct_rlock_is_owned(&self->rlock))
+        return 0;
+    ct_rlock_init(&self->rlock, 0);
+    for (unsigned long i = 0; i < n; i++)
+        ct_rlock_acquire(&self->rlock, CT_FOREVER); /* free, then re-entry: never waits */
+    atomic_store_explicit(&self->gen, gen, memory_order_relaxed);
+    return 1;
+}
+
+int pyct_rlock_owned(pyct_rlock *self)
+{
+    return ct_rlock_is_owned(&self->rlock) || rlock_adopt(self);
+}
+
 static int rlock_try(void *obj, double timeout)
 {
     ct_rlock *r = &((pyct_rlock *)obj)->rlock;
@@ -199,6 +246,9 @@ static void rlock_mark_acquired(pyct_rlock *self)
     if (n == 0 || atomic_load_explicit(&self->owner, memory_order_relaxed) !=
                       PyThread_get_thread_ident()) {
         atomic_store_explicit(&self->owner, PyThread_get_thread_ident(), memory_order_relaxed);
+        atomic_store_explicit(&self->gen,
+                              atomic_load_explicit(&fork_generation, memory_order_relaxed),
+                              memory_order_relaxed);
         n = 0;
     }
     atomic_store_explicit(&self->count, n + 1, memory_order_relaxed);
@@ -211,6 +261,7 @@ static int rlock_ready(void *obj)
 
 int pyct_rlock_acquire_timed(pyct_rlock *self, double timeout)
 {
+    rlock_adopt(self);
     int rc = pyct_wait(rlock_try, rlock_ready, self, timeout, CT_ETIMEDOUT, 1);
     if (rc == 0) {
         rlock_mark_acquired(self);
@@ -230,7 +281,7 @@ int pyct_rlock_release_impl(pyct_rlock *self)
     /* The mirror is updated first: once the library lock is free another
      * thread may take it and write its own values. */
     unsigned long n = atomic_load_explicit(&self->count, memory_order_relaxed);
-    bool owned = ct_rlock_is_owned(&self->rlock);
+    bool owned = pyct_rlock_owned(self);
     if (!owned) {
         PyErr_SetString(PyExc_RuntimeError, "cannot release un-acquired lock");
         return -1;
@@ -304,17 +355,19 @@ static PyObject *rlock_locked(pyct_rlock *self, PyObject *Py_UNUSED(ignored))
 
 static PyObject *rlock_is_owned(pyct_rlock *self, PyObject *Py_UNUSED(ignored))
 {
-    return PyBool_FromLong(ct_rlock_is_owned(&self->rlock));
+    return PyBool_FromLong(pyct_rlock_owned(self));
 }
 
 static PyObject *rlock_recursion_count(pyct_rlock *self, PyObject *Py_UNUSED(ignored))
 {
+    rlock_adopt(self);
     return PyLong_FromUnsignedLong(ct_rlock_recursion_count(&self->rlock));
 }
 
 /* Release every level; returns (count, owner), as CPython's RLock. */
 static PyObject *rlock_release_save(pyct_rlock *self, PyObject *Py_UNUSED(ignored))
 {
+    rlock_adopt(self);
     unsigned n = ct_rlock_recursion_count(&self->rlock);
     if (n == 0) {
         PyErr_SetString(PyExc_RuntimeError, "cannot release un-acquired lock");

@@ -242,6 +242,7 @@ static int exec_module(PyObject *m)
 {
     static int hooks_registered;
     pyct_module = m;
+    pyct_lock_module_init();
     for (size_t i = 0; i < sizeof own_types / sizeof own_types[0]; i++) {
         PyTypeObject *t = own_types[i];
         if (PyType_Ready(t) < 0)

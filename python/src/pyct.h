@@ -74,6 +74,7 @@ typedef struct {
     ct_rlock rlock;
     _Atomic unsigned long owner; /* PyThread_get_thread_ident() of the owner, 0 */
     _Atomic unsigned long count;
+    _Atomic unsigned gen; /* pyct_fork_generation when the owner took it */
     PyObject *weakreflist;
 } pyct_rlock;
 
@@ -90,6 +91,10 @@ int pyct_rlock_acquire_timed(pyct_rlock *self, double timeout);
 /* Release; -1 with RuntimeError when not locked / not owned. */
 int pyct_lock_release_impl(pyct_lock *self);
 int pyct_rlock_release_impl(pyct_rlock *self);
+/* Whether the calling thread owns it (see rlock_adopt in lock.c). */
+int pyct_rlock_owned(pyct_rlock *self);
+/* Counts forks, in the child (pthread_atfork); set up by the module. */
+void pyct_lock_module_init(void);
 
 /* ---- trying without waiting ----
  *

@@ -185,6 +185,37 @@ class LockTest(unittest.TestCase):
         self.assertEqual(out, [(False, False), (False, False)])
         r.release()
 
+    @unittest.skipUnless(hasattr(os, "fork"), "needs fork")
+    def test_rlock_held_across_fork(self):
+        # as CPython's RLock: the forking thread still owns, in the child,
+        # the RLocks it held (the library gives it a new identity there)
+        r = pct.RLock()
+        c = pct.Condition(r)
+        r.acquire()
+        r.acquire()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
+        if pid == 0:
+            code = 0
+            try:
+                code |= 1 * (not r._is_owned())
+                code |= 2 * (r._recursion_count() != 2)
+                with c:
+                    code |= 4 * (c.wait(0) is not False)
+                r.release()
+                r.release()
+                code |= 8 * r.locked()
+                code |= 16 * (not r.acquire(timeout=1))
+            except BaseException:
+                code |= 32
+            os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        self.assertEqual(os.waitstatus_to_exitcode(status), 0)
+        r.release()
+        r.release()
+        self.assertFalse(r.locked())
+
     def test_at_fork_reinit(self):
         for obj in (pct.Lock(), pct.RLock()):
             obj.acquire()
