@@ -24,7 +24,7 @@ typedef struct {
     ct_lock lock;
     ct_condition cond;
     int parties;
-    double timeout; /* CT_FOREVER: None */
+    double timeout; /* CT_FOREVER: None; else >= 0 (see user_timeout) */
     PyObject *action;
     _Atomic int state;
     _Atomic int count;
@@ -49,6 +49,21 @@ static PyObject *barrier_new(PyTypeObject *type, PyObject *Py_UNUSED(a), PyObjec
     return (PyObject *)self;
 }
 
+/* A timeout given by the caller: None waits without limit; a negative one
+ * (-1 included) or NaN gives up at once, as threading's Barrier does. */
+static int user_timeout(PyObject *obj, double *out)
+{
+    if (obj == NULL || obj == Py_None) {
+        *out = CT_FOREVER;
+        return 0;
+    }
+    double t;
+    if (pyct_seconds(obj, &t) < 0)
+        return -1;
+    *out = t > 0 ? t : 0;
+    return 0;
+}
+
 static int barrier_init(pybarrier *self, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = {"parties", "action", "timeout", NULL};
@@ -68,8 +83,8 @@ static int barrier_init(pybarrier *self, PyObject *args, PyObject *kwds)
         PyErr_SetString(PyExc_OverflowError, "too many parties");
         return -1;
     }
-    double t = CT_FOREVER;
-    if (timeout != Py_None && pyct_seconds(timeout, &t) < 0)
+    double t;
+    if (user_timeout(timeout, &t) < 0)
         return -1;
     int expected = 0;
     if (!atomic_compare_exchange_strong(&self->init_claimed, &expected, 1)) {
@@ -205,7 +220,7 @@ static int wait_released(pybarrier *self, double timeout)
 {
     double end = 0;
     int first = 1;
-    if (STATE(self) == FILLING && timeout != 0)
+    if (STATE(self) == FILLING && timeout != 0) /* CT_FOREVER or > 0 */
         spin_while_state(self, FILLING, FILLING);
     while (STATE(self) == FILLING) {
         double w = timeout;
@@ -238,7 +253,7 @@ static PyObject *barrier_wait(pybarrier *self, PyObject *const *args, Py_ssize_t
     if (pyct_parse("wait", args, nargs, kwnames, wait_kw, 1, 1, a) < 0)
         return NULL;
     double timeout = self->timeout;
-    if (a[0] != NULL && a[0] != Py_None && pyct_seconds(a[0], &timeout) < 0)
+    if (a[0] != NULL && a[0] != Py_None && user_timeout(a[0], &timeout) < 0)
         return NULL;
     if (lock_take(self) < 0)
         return NULL;

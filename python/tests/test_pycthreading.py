@@ -334,6 +334,17 @@ class BarrierTest(unittest.TestCase):
         self.assertRaises(threading.BrokenBarrierError, b.wait)
         self.assertTrue(b.broken)
 
+    def test_negative_timeouts_give_up_at_once(self):
+        # threading's Barrier: wait_for with a negative timeout breaks at once
+        for make, call in ((lambda: pct.Barrier(2, timeout=-1), lambda b: b.wait()),
+                           (lambda: pct.Barrier(2), lambda b: b.wait(-1)),
+                           (lambda: pct.Barrier(2), lambda b: b.wait(-0.5))):
+            b = make()
+            t0 = time.monotonic()
+            self.assertRaises(threading.BrokenBarrierError, call, b)
+            self.assertLess(time.monotonic() - t0, T / 2)
+            self.assertTrue(b.broken)
+
 
 class QueueReferenceTest(unittest.TestCase):
     KINDS = (pct.Queue, pct.LifoQueue, pct.PriorityQueue)
