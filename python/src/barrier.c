@@ -1,23 +1,38 @@
 /*
  * barrier.c - Barrier (threading.Barrier).
  *
- * threading's state machine (filling 0, draining 1, resetting -1, broken -2;
- * `count` threads inside the barrier) in C, on a ct_lock and a ct_condition
- * bound to it, so that every rule of threading.Barrier holds as written,
- * including this one: a wait ended by an exception (KeyboardInterrupt)
- * leaves the round without breaking the barrier. The library's own
- * ct_barrier breaks the barrier when a wait is interrupted (so that the
- * others do not wait for a party that left), which is not what Python
- * does, hence this file. The action runs with the lock held, as in
- * threading; threads that want the lock meanwhile wait for it without the
- * GIL.
+ * threading's rules, on a ct_lock and a ct_condition bound to it:
  *
- * state and count are written with the lock held; n_waiting, broken and
- * repr read them without it, as threading does.
+ *   - `count` threads have arrived in the current round; the one that
+ *     makes it `parties` runs the action (with the lock held, as in
+ *     threading) and releases the round; a new round starts at once.
+ *   - Each waiting thread has a node on its own stack, linked into the
+ *     round's list under the lock. Ending a round (released, or broken by
+ *     abort(), reset(), a timeout or a failed action) writes the outcome
+ *     into every node of the list, empties it and wakes everyone; a woken
+ *     thread reads its own node. So a thread that has not run yet still
+ *     learns how its round ended, however many rounds follow, and a new
+ *     round does not wait for the last one's threads to leave: each waiter
+ *     waits once per round (threading's state machine makes the last
+ *     round's threads drain first, two waits per cycle).
+ *   - A wait ended by an exception (KeyboardInterrupt) leaves the round
+ *     without breaking the barrier, as in threading. The library's own
+ *     ct_barrier breaks the barrier then, which is why it is not used.
+ *   - `broken` is set by abort(), a timeout or a failed action, and cleared
+ *     by reset(); while it is set every wait fails at once.
+ *
+ * count and broken are written with the lock held; n_waiting, broken and
+ * repr read them without it, as threading does. Threads that want the
+ * lock wait for it without the GIL (see pyct.h).
  */
 #include "pyct.h"
 
-enum { FILLING = 0, DRAINING = 1, RESETTING = -1, BROKEN = -2 };
+enum { PENDING = 0, RELEASED = 1, BROKE = 2 };
+
+struct node {
+    struct node *next, *prev;
+    _Atomic int outcome;
+};
 
 typedef struct {
     PyObject_HEAD
@@ -26,17 +41,17 @@ typedef struct {
     int parties;
     double timeout; /* CT_FOREVER: None; else >= 0 (see user_timeout) */
     PyObject *action;
-    _Atomic int state;
+    struct node waiting; /* the current round's waiters: a circular list */
     _Atomic int count;
+    _Atomic int broken;
     _Atomic int init_claimed;
     PyObject *dict;
     PyObject *weakreflist;
 } pybarrier;
 
-#define STATE(b) atomic_load_explicit(&(b)->state, memory_order_relaxed)
-#define SET_STATE(b, v) atomic_store_explicit(&(b)->state, (v), memory_order_relaxed)
 #define COUNT(b) atomic_load_explicit(&(b)->count, memory_order_relaxed)
 #define SET_COUNT(b, v) atomic_store_explicit(&(b)->count, (v), memory_order_relaxed)
+#define BROKEN(b) atomic_load_explicit(&(b)->broken, memory_order_relaxed)
 
 static PyObject *barrier_new(PyTypeObject *type, PyObject *Py_UNUSED(a), PyObject *Py_UNUSED(k))
 {
@@ -44,6 +59,7 @@ static PyObject *barrier_new(PyTypeObject *type, PyObject *Py_UNUSED(a), PyObjec
     if (self != NULL) {
         self->parties = 1;
         self->timeout = CT_FOREVER;
+        self->waiting.next = self->waiting.prev = &self->waiting;
         ct_condition_init(&self->cond, &(ct_condition_opts){.lock = &self->lock});
     }
     return (PyObject *)self;
@@ -96,8 +112,9 @@ static int barrier_init(pybarrier *self, PyObject *args, PyObject *kwds)
     self->parties = (int)parties;
     self->timeout = t;
     self->action = action == Py_None ? NULL : Py_NewRef(action);
-    SET_STATE(self, FILLING);
+    self->waiting.next = self->waiting.prev = &self->waiting;
     SET_COUNT(self, 0);
+    atomic_store_explicit(&self->broken, 0, memory_order_relaxed);
     return 0;
 }
 
@@ -170,42 +187,50 @@ static void notify_all(pybarrier *self)
     ct_condition_notify_all(&self->cond);
 }
 
-static void do_break(pybarrier *self)
+/* End the current round with `outcome` (lock held): tell every waiter,
+ * start a new round, wake everyone. */
+static void end_round(pybarrier *self, int outcome)
 {
-    SET_STATE(self, BROKEN);
+    struct node *n = self->waiting.next;
+    while (n != &self->waiting) {
+        struct node *next = n->next;
+        n->next = n->prev = n;
+        atomic_store_explicit(&n->outcome, outcome, memory_order_release);
+        n = next;
+    }
+    self->waiting.next = self->waiting.prev = &self->waiting;
+    SET_COUNT(self, 0);
     notify_all(self);
 }
 
-/*
- * Before sleeping on the condition until the state leaves `from`: let the
- * lock and the GIL go and spin a while (pyct_spin), since the partner that
- * changes the state is usually about to (see pyct_wait). The lock is held
- * again on return; the caller looks at the state again under it.
- */
-struct state_watch {
-    pybarrier *b;
-    int from, or_from;
-};
-
-static int state_left(void *obj)
+static void do_break(pybarrier *self)
 {
-    struct state_watch *w = obj;
-    int s = STATE(w->b);
-    return s != w->from && s != w->or_from;
+    atomic_store_explicit(&self->broken, 1, memory_order_relaxed);
+    end_round(self, BROKE);
 }
 
-static void spin_while_state(pybarrier *self, int from, int or_from)
+/*
+ * Before sleeping on the condition until its round ends: let the lock and
+ * the GIL go and spin a while (pyct_spin), since the partner that ends the
+ * round is usually about to (see pyct_wait). The lock is held again on
+ * return; the caller looks at its node again under it.
+ */
+static int round_ended(void *obj)
 {
-    struct state_watch w = {self, from, or_from};
+    return atomic_load_explicit(&((struct node *)obj)->outcome, memory_order_acquire) != PENDING;
+}
+
+static void spin_for_round(pybarrier *self, struct node *me)
+{
     unsigned long stamp;
     lock_drop(self);
     PyThreadState *ts = pyct_gil_release(&stamp);
-    int changed = pyct_spin(state_left, &w);
+    int ended = pyct_spin(round_ended, me);
     /* without the GIL: lock holders never wait for it (see pyct.h); a
      * signal that ends this wait is acted on by the next pyct_wait */
     while (ct_lock_acquire(&self->lock, CT_FOREVER) != 0)
         ;
-    pyct_gil_retake(ts, stamp, changed);
+    pyct_gil_retake(ts, stamp, ended);
 }
 
 /* threading's Condition.wait timeout: None (CT_FOREVER) or at least 0. */
@@ -214,15 +239,15 @@ static double clamp(double t)
     return t == CT_FOREVER ? t : (t > 0 ? t : 0);
 }
 
-/* Condition.wait_for(lambda: state != FILLING, timeout), one deadline.
- * 1 true, 0 timed out, -1 exception. */
-static int wait_released(pybarrier *self, double timeout)
+/* Wait (lock held) until the round of `me` ends, as threading's
+ * Condition.wait_for with one deadline. 1 ended, 0 timed out, -1 error. */
+static int wait_round(pybarrier *self, struct node *me, double timeout)
 {
     double end = 0;
     int first = 1;
-    if (STATE(self) == FILLING && timeout != 0) /* CT_FOREVER or > 0 */
-        spin_while_state(self, FILLING, FILLING);
-    while (STATE(self) == FILLING) {
+    if (!round_ended(me) && timeout != 0) /* CT_FOREVER or > 0 */
+        spin_for_round(self, me);
+    while (!round_ended(me)) {
         double w = timeout;
         if (timeout != CT_FOREVER) {
             if (first) {
@@ -257,71 +282,59 @@ static PyObject *barrier_wait(pybarrier *self, PyObject *const *args, Py_ssize_t
         return NULL;
     if (lock_take(self) < 0)
         return NULL;
-    /* _enter: wait while the previous round drains or a reset runs */
-    if (STATE(self) == DRAINING || STATE(self) == RESETTING)
-        spin_while_state(self, DRAINING, RESETTING);
-    while (STATE(self) == DRAINING || STATE(self) == RESETTING) {
-        if (cond_wait(self, CT_FOREVER) < 0) {
-            lock_drop(self);
-            return NULL;
-        }
-    }
-    if (STATE(self) < 0) {
+    if (BROKEN(self)) {
         lock_drop(self);
         PyErr_SetNone(pyct_BrokenBarrierError);
         return NULL;
     }
     int index = COUNT(self);
-    SET_COUNT(self, index + 1);
-    int ok = 1;
     if (index + 1 == self->parties) {
-        /* _release: the last one in runs the action and opens the gate */
+        /* the last one in runs the action and releases the round */
         if (self->action != NULL) {
+            SET_COUNT(self, index + 1);
             PyObject *r = PyObject_CallNoArgs(self->action);
             if (r == NULL) {
                 do_break(self);
-                ok = 0;
+                lock_drop(self);
+                return NULL;
             }
-            Py_XDECREF(r);
+            Py_DECREF(r);
         }
-        if (ok) {
-            SET_STATE(self, DRAINING);
-            notify_all(self);
-        }
-    } else {
-        int r = wait_released(self, timeout);
-        if (r == 0) {
-            do_break(self);
-            PyErr_SetNone(pyct_BrokenBarrierError);
-            ok = 0;
-        } else if (r < 0) {
-            ok = 0; /* KeyboardInterrupt and the like: leave, do not break */
-        } else if (STATE(self) < 0) {
-            PyErr_SetNone(pyct_BrokenBarrierError);
-            ok = 0;
-        }
+        end_round(self, RELEASED);
+        lock_drop(self);
+        return PyLong_FromLong(index);
     }
-    /* finally: leave; the last one out of a drain or reset refills */
-    SET_COUNT(self, COUNT(self) - 1);
-    if (COUNT(self) == 0 && (STATE(self) == RESETTING || STATE(self) == DRAINING)) {
-        SET_STATE(self, FILLING);
-        notify_all(self);
+    struct node me = {.outcome = PENDING};
+    me.prev = self->waiting.prev;
+    me.next = &self->waiting;
+    self->waiting.prev->next = &me;
+    self->waiting.prev = &me;
+    SET_COUNT(self, index + 1);
+    int r = wait_round(self, &me, timeout);
+    if (r == 0 && !round_ended(&me))
+        do_break(self); /* this thread's own timeout breaks the barrier */
+    int outcome = atomic_load_explicit(&me.outcome, memory_order_acquire);
+    if (outcome == PENDING) {
+        /* an exception (KeyboardInterrupt): leave the round, unbroken */
+        me.prev->next = me.next;
+        me.next->prev = me.prev;
+        SET_COUNT(self, COUNT(self) - 1);
     }
     lock_drop(self);
-    return ok ? PyLong_FromLong(index) : NULL;
+    if (r < 0)
+        return NULL;
+    if (outcome == RELEASED)
+        return PyLong_FromLong(index);
+    PyErr_SetNone(pyct_BrokenBarrierError);
+    return NULL;
 }
 
 static PyObject *barrier_reset(pybarrier *self, PyObject *Py_UNUSED(ignored))
 {
     if (lock_take(self) < 0)
         return NULL;
-    if (COUNT(self) > 0) {
-        if (STATE(self) == FILLING || STATE(self) == BROKEN)
-            SET_STATE(self, RESETTING);
-    } else {
-        SET_STATE(self, FILLING);
-    }
-    notify_all(self);
+    end_round(self, BROKE); /* whoever waits gets BrokenBarrierError */
+    atomic_store_explicit(&self->broken, 0, memory_order_relaxed);
     lock_drop(self);
     Py_RETURN_NONE;
 }
@@ -342,7 +355,7 @@ static PyObject *barrier_parties(pybarrier *self, void *Py_UNUSED(c))
 
 static int n_waiting(pybarrier *self)
 {
-    return STATE(self) == FILLING ? COUNT(self) : 0;
+    return BROKEN(self) ? 0 : COUNT(self);
 }
 
 static PyObject *barrier_n_waiting(pybarrier *self, void *Py_UNUSED(c))
@@ -352,7 +365,7 @@ static PyObject *barrier_n_waiting(pybarrier *self, void *Py_UNUSED(c))
 
 static PyObject *barrier_broken(pybarrier *self, void *Py_UNUSED(c))
 {
-    return PyBool_FromLong(STATE(self) == BROKEN);
+    return PyBool_FromLong(BROKEN(self));
 }
 
 static PyObject *barrier_repr(pybarrier *self)
@@ -360,7 +373,7 @@ static PyObject *barrier_repr(pybarrier *self)
     PyObject *prefix = pyct_repr_prefix((PyObject *)self);
     if (prefix == NULL)
         return NULL;
-    PyObject *r = STATE(self) == BROKEN
+    PyObject *r = BROKEN(self)
                       ? PyUnicode_FromFormat("%U: broken>", prefix)
                       : PyUnicode_FromFormat("%U: waiters=%d/%d>", prefix, n_waiting(self),
                                              self->parties);

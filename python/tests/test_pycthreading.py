@@ -329,6 +329,47 @@ class BarrierTest(unittest.TestCase):
         b.reset()
         self.assertFalse(b.broken)
 
+    def test_rounds(self):
+        # more threads than parties: rounds fill from whoever comes; every
+        # round runs the action once and releases exactly `parties` threads
+        # with indexes 0..parties-1. Stragglers left in an unfinished round
+        # at the end are let go by abort().
+        for parties, nthreads, target in ((4, 4, 500), (2, 4, 500), (3, 7, 300)):
+            rounds = [0]
+            reached = threading.Event()
+
+            def action():
+                rounds[0] += 1
+                if rounds[0] == target:
+                    reached.set()
+
+            b = pct.Barrier(parties, action=action)
+            indexes = []
+            lock = threading.Lock()
+
+            def party():
+                mine = []
+                while not reached.is_set():
+                    try:
+                        mine.append(b.wait(T))
+                    except threading.BrokenBarrierError:
+                        break
+                with lock:
+                    indexes.extend(mine)
+
+            threads = [threading.Thread(target=party) for _ in range(nthreads)]
+            for t in threads:
+                t.start()
+            self.assertTrue(reached.wait(T))
+            b.abort()
+            for t in threads:
+                t.join(T)
+                self.assertFalse(t.is_alive())
+            self.assertGreaterEqual(rounds[0], target)
+            for k in range(parties):
+                self.assertEqual(indexes.count(k), rounds[0])
+            self.assertEqual(len(indexes), rounds[0] * parties)
+
     def test_default_timeout_zero(self):
         b = pct.Barrier(2, timeout=0)
         self.assertRaises(threading.BrokenBarrierError, b.wait)
