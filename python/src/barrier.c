@@ -212,25 +212,30 @@ static void do_break(pybarrier *self)
 /*
  * Before sleeping on the condition until its round ends: let the lock and
  * the GIL go and spin a while (pyct_spin), since the partner that ends the
- * round is usually about to (see pyct_wait). The lock is held again on
- * return; the caller looks at its node again under it.
+ * round is usually about to (see pyct_wait). A waiter whose round ended
+ * needs the lock no more: end_round unlinked its node, and writing the
+ * outcome was its last touch of it. Returns 1 if the round ended (the lock
+ * is not held then), else 0 with the lock held again.
  */
 static int round_ended(void *obj)
 {
     return atomic_load_explicit(&((struct node *)obj)->outcome, memory_order_acquire) != PENDING;
 }
 
-static void spin_for_round(pybarrier *self, struct node *me)
+static int spin_for_round(pybarrier *self, struct node *me)
 {
     unsigned long stamp;
     lock_drop(self);
     PyThreadState *ts = pyct_gil_release(&stamp);
     int ended = pyct_spin(round_ended, me);
-    /* without the GIL: lock holders never wait for it (see pyct.h); a
-     * signal that ends this wait is acted on by the next pyct_wait */
-    while (ct_lock_acquire(&self->lock, CT_FOREVER) != 0)
-        ;
+    if (!ended) {
+        /* without the GIL: lock holders never wait for it (see pyct.h); a
+         * signal that ends this wait is acted on by the next pyct_wait */
+        while (ct_lock_acquire(&self->lock, CT_FOREVER) != 0)
+            ;
+    }
     pyct_gil_retake(ts, stamp, ended);
+    return ended;
 }
 
 /* threading's Condition.wait timeout: None (CT_FOREVER) or at least 0. */
@@ -245,8 +250,6 @@ static int wait_round(pybarrier *self, struct node *me, double timeout)
 {
     double end = 0;
     int first = 1;
-    if (!round_ended(me) && timeout != 0) /* CT_FOREVER or > 0 */
-        spin_for_round(self, me);
     while (!round_ended(me)) {
         double w = timeout;
         if (timeout != CT_FOREVER) {
@@ -265,6 +268,15 @@ static int wait_round(pybarrier *self, struct node *me, double timeout)
             return -1;
     }
     return 1;
+}
+
+/* The result of a wait whose round ended. */
+static PyObject *round_result(struct node *me, int index)
+{
+    if (atomic_load_explicit(&me->outcome, memory_order_acquire) == RELEASED)
+        return PyLong_FromLong(index);
+    PyErr_SetNone(pyct_BrokenBarrierError);
+    return NULL;
 }
 
 /* ---- the Python methods ---- */
@@ -310,6 +322,8 @@ static PyObject *barrier_wait(pybarrier *self, PyObject *const *args, Py_ssize_t
     self->waiting.prev->next = &me;
     self->waiting.prev = &me;
     SET_COUNT(self, index + 1);
+    if (timeout != 0 && spin_for_round(self, &me)) /* CT_FOREVER or > 0 */
+        return round_result(&me, index);
     int r = wait_round(self, &me, timeout);
     if (r == 0 && !round_ended(&me))
         do_break(self); /* this thread's own timeout breaks the barrier */
@@ -323,10 +337,7 @@ static PyObject *barrier_wait(pybarrier *self, PyObject *const *args, Py_ssize_t
     lock_drop(self);
     if (r < 0)
         return NULL;
-    if (outcome == RELEASED)
-        return PyLong_FromLong(index);
-    PyErr_SetNone(pyct_BrokenBarrierError);
-    return NULL;
+    return round_result(&me, index);
 }
 
 static PyObject *barrier_reset(pybarrier *self, PyObject *Py_UNUSED(ignored))
