@@ -18,6 +18,7 @@
 
 enum {
     CT__FORK_PARK = 10,     /* thread ids, the parking lot */
+    CT__FORK_WATCH = 15,    /* the table of watch nodes (waiting on many) */
     CT__FORK_THREADS = 20,  /* the thread registry, hooks, exit handlers */
     CT__FORK_LOCAL = 30,    /* thread-local tables */
     CT__FORK_EXECUTOR = 40, /* the executor registry and every executor */

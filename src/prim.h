@@ -110,6 +110,19 @@ CT__HIDDEN uint32_t ct__rlock_release_all(struct ct__rlock *r);
 CT__HIDDEN void ct__rlock_restore(struct ct__rlock *r, uint32_t count);
 CT__HIDDEN bool ct__rlock_is_owned(const struct ct__rlock *r);
 
+/* The park_flags word of a destroyed Event or Semaphore: no valid flags
+ * value has these bits, and _init writes a valid one again. */
+#define CT__DESTROYED 0xDEAD0000u
+
+/* Waiting on many (cthreading/wait.h): whether the object is ready now,
+ * without taking anything; and arming it, so that its next change
+ * notifies watchers (0, CT_EINVAL for a process-shared object,
+ * CT_EDESTROYED). A semaphore counts its watchers while armed:
+ * ct__sem_watch(s, true) before the wait, (s, false) after it. */
+CT__HIDDEN int ct__event_arm(const ct_event *ev);
+CT__HIDDEN int ct__sem_watch(const void *sem, bool on);
+CT__HIDDEN bool ct__sem_ready(const void *sem);
+
 /* Flags of every _init: 0 or CT_PSHARED, turned into park flags. */
 CT__HIDDEN int ct__park_flags_of(unsigned flags, uint32_t *park_flags);
 

@@ -49,6 +49,7 @@
 #include "park.h"
 #include "prim.h"
 #include "thread_internal.h"
+#include "watch.h"
 
 enum { NEW = 0, ALIVE = 1, ENDED = 2 };
 enum { KIND_NORMAL, KIND_MAIN, KIND_DUMMY };
@@ -307,8 +308,13 @@ static void thread_ends(struct ct_thread *t)
     unlocked(&os_lock);
     reg_remove(t);
     current = NULL;
-    atomic_store_explicit(&t->state, ENDED, memory_order_release);
+    /* The reference for the watchers' sake: they may look at t until
+     * notify returns. */
+    ct_thread_ref(t);
+    atomic_store_explicit(&t->state, ENDED, memory_order_seq_cst);
     ct__park_wake(&t->state, CT__WAKE_ALL, 0);
+    ct__watch_notify(t);
+    ct_thread_unref(t);
     ct_thread_unref(t);
 }
 
@@ -420,6 +426,11 @@ int ct_thread_result(const ct_thread *t)
     if (atomic_load_explicit(&m->state, memory_order_acquire) != ENDED)
         return 0;
     return t->result;
+}
+
+bool ct__thread_ended(const ct_thread *t)
+{
+    return atomic_load_explicit(&((struct ct_thread *)t)->state, memory_order_seq_cst) == ENDED;
 }
 
 bool ct_thread_is_alive(const ct_thread *t)

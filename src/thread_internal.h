@@ -32,6 +32,10 @@ struct ct__thread_view {
 CT__HIDDEN void ct__thread_visit(void (*fn)(const struct ct__thread_view *v, void *arg),
                                  void *arg);
 
+/* Whether t has ended (waiting on many: a thread needs no arming, its end
+ * always notifies). */
+CT__HIDDEN bool ct__thread_ended(const ct_thread *t);
+
 /* True once process exit has begun (the library's exit handler runs):
  * executors refuse new work then, as Python's do. */
 CT__HIDDEN bool ct__exiting(void);
