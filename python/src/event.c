@@ -43,6 +43,7 @@ static void event_dealloc(pyevent *self)
     if (self->weakreflist != NULL)
         PyObject_ClearWeakRefs((PyObject *)self);
     event_clear_refs(self);
+    ct_event_destroy(&self->ev); /* nobody can wait on it any more */
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 

@@ -112,6 +112,10 @@ static void sem_dealloc(pysem *self)
     if (self->weakreflist != NULL)
         PyObject_ClearWeakRefs((PyObject *)self);
     sem_clear(self);
+    if (atomic_load_explicit(&self->is_bounded, memory_order_relaxed))
+        ct_bounded_semaphore_destroy(&self->u.bounded);
+    else
+        ct_semaphore_destroy(&self->u.plain);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
