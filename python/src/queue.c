@@ -188,6 +188,14 @@ static int queue_init(pyqueue *self, PyObject *args, PyObject *kwds)
     int kind = PyObject_TypeCheck(self, &pyct_PriorityQueueType) ? Q_PRIO
                : PyObject_TypeCheck(self, &pyct_LifoQueueType)   ? Q_LIFO
                                                                  : Q_FIFO;
+    /* A bounded ct_queue allocates maxsize slots (two words each) at once,
+     * and does not check that size for overflow: refuse what no machine
+     * could hold before asking. */
+    if (maxsize > 0 && (size_t)maxsize > SIZE_MAX / (4 * sizeof(void *))) {
+        PyErr_Format(PyExc_MemoryError, "Queue(maxsize=%zd): cannot allocate %zd slots", maxsize,
+                     maxsize);
+        return -1;
+    }
     ct_queue *q;
     ct_queue_opts opts = {.maxsize = maxsize > 0 ? (long)maxsize : 0};
     int rc;

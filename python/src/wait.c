@@ -10,6 +10,7 @@
 #include "pyct.h"
 
 #include <math.h>
+#include <unistd.h>
 
 /* Python's main thread; waits there end with CT_EINTR after a signal. */
 static _Atomic unsigned long main_ident;
@@ -35,6 +36,32 @@ void pyct_interrupt_setup(void)
 }
 
 static _Atomic unsigned long gil_lets_go; /* see pyct_gil_release in pyct.h */
+
+/*
+ * Spinning pays only while the thread it waits for has a CPU to run on.
+ * With more spinners than CPUs but one (the GIL holder needs that one),
+ * they would take the CPU from the very thread they wait for, so at most
+ * that many threads spin at once; the others block at once.
+ */
+static _Atomic int spinners;
+static int max_spinners = -1;
+
+static int spin_begin(void)
+{
+    if (max_spinners < 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        max_spinners = n > 1 ? (int)n - 1 : 0;
+    }
+    if (atomic_fetch_add_explicit(&spinners, 1, memory_order_relaxed) < max_spinners)
+        return 1;
+    atomic_fetch_sub_explicit(&spinners, 1, memory_order_relaxed);
+    return 0;
+}
+
+static void spin_end(void)
+{
+    atomic_fetch_sub_explicit(&spinners, 1, memory_order_relaxed);
+}
 static _Thread_local int gil_spin = -1;    /* this thread's spin budget */
 
 #define GIL_SPIN_MAX 2048
@@ -59,7 +86,7 @@ PyThreadState *pyct_gil_release(unsigned long *stamp)
 void pyct_gil_retake(PyThreadState *ts, unsigned long stamp, int woken)
 {
 #ifndef Py_GIL_DISABLED
-    if (woken) {
+    if (woken && spin_begin()) {
         if (gil_spin < 0)
             gil_spin = GIL_SPIN_MAX;
         int i = 0;
@@ -74,6 +101,7 @@ void pyct_gil_retake(PyThreadState *ts, unsigned long stamp, int woken)
             gil_spin = GIL_SPIN_MAX;
         else if (gil_spin > GIL_SPIN_MIN)
             gil_spin /= 2;
+        spin_end();
     }
 #else
     (void)stamp;
@@ -91,6 +119,8 @@ static _Thread_local int wait_spin = -1; /* this thread's spin budget before blo
 int pyct_spin(pyct_ready_fn ready, void *obj)
 {
     static _Thread_local unsigned waits;
+    if (!spin_begin())
+        return ready(obj);
     if (wait_spin < 0)
         wait_spin = WAIT_SPIN_MAX;
     int limit = wait_spin;
@@ -99,12 +129,14 @@ int pyct_spin(pyct_ready_fn ready, void *obj)
     for (int i = 0; i < limit; i++) {
         if (ready(obj)) {
             wait_spin = WAIT_SPIN_MAX;
+            spin_end();
             return 1;
         }
         cpu_relax();
     }
     if (wait_spin > WAIT_SPIN_MIN)
         wait_spin /= 2;
+    spin_end();
     return 0;
 }
 

@@ -479,6 +479,11 @@ class QueueReferenceTest(unittest.TestCase):
         q = pct.Queue()
         self.assertRaises(RuntimeError, q.__init__)
 
+    def test_huge_maxsize(self):
+        # a bounded queue reserves its slots up front: too many is MemoryError
+        for n in (2**62, sys.maxsize, 2**40):
+            self.assertRaises(MemoryError, pct.Queue, n)
+
 
 class Uncomparable:
     pass
