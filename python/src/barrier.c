@@ -231,8 +231,7 @@ static int spin_for_round(pybarrier *self, struct node *me)
     if (!ended) {
         /* without the GIL: lock holders never wait for it (see pyct.h); a
          * signal that ends this wait is acted on by the next pyct_wait */
-        while (ct_lock_acquire(&self->lock, CT_FOREVER) != 0)
-            ;
+        pyct_lock_hold(&self->lock);
     }
     pyct_gil_retake(ts, stamp, ended);
     return ended;

@@ -437,7 +437,7 @@ static int foreign_wait(pycond *self, double timeout)
     waiter w;
     w.notified = 0;
     ct_semaphore_init(&w.sem, 0, 0);
-    ct_lock_acquire(&self->list_lock, CT_FOREVER);
+    pyct_lock_hold(&self->list_lock);
     w.prev = self->head.prev;
     w.next = &self->head;
     self->head.prev->next = &w;
@@ -457,7 +457,7 @@ static int foreign_wait(pycond *self, double timeout)
     } else {
         pending = pyct_fetch();
     }
-    ct_lock_acquire(&self->list_lock, CT_FOREVER);
+    pyct_lock_hold(&self->list_lock);
     int notified = w.notified;
     if (!notified)
         unlink_waiter(&w);
@@ -599,7 +599,7 @@ static int notify_impl(pycond *self, Py_ssize_t n)
                 PyErr_SetString(PyExc_RuntimeError, "cannot notify on un-acquired lock");
             return -1;
         }
-        ct_lock_acquire(&self->list_lock, CT_FOREVER);
+        pyct_lock_hold(&self->list_lock);
         while (n > 0 && self->head.next != &self->head) {
             waiter *w = self->head.next;
             unlink_waiter(w);

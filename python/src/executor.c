@@ -100,7 +100,7 @@ static _Atomic int exiting;
 
 static void reg_add_pool(struct pool *p)
 {
-    ct_lock_acquire(&reg_lock, CT_FOREVER);
+    pyct_lock_hold(&reg_lock);
     p->next = &reg_pools;
     p->prev = reg_pools.prev;
     reg_pools.prev->next = p;
@@ -112,7 +112,7 @@ static void reg_add_pool(struct pool *p)
 static int reg_add_thread(ct_thread *t)
 {
     int rc = 0;
-    ct_lock_acquire(&reg_lock, CT_FOREVER);
+    pyct_lock_hold(&reg_lock);
     size_t keep = 0;
     for (size_t i = 0; i < reg_nthreads; i++) {
         if (ct_thread_is_alive(reg_threads[i]))
@@ -182,7 +182,7 @@ static void pool_unref(struct pool *p)
         return;
     if (p->forked)
         return; /* its locks may have been held at fork; leave it */
-    ct_lock_acquire(&reg_lock, CT_FOREVER);
+    pyct_lock_hold(&reg_lock);
     p->prev->next = p->next;
     p->next->prev = p->prev;
     ct_lock_release(&reg_lock);
@@ -1193,7 +1193,7 @@ static int load_futures(void)
             Py_XDECREF(v[i]);
         return -1;
     }
-    ct_lock_acquire(&publish_lock, CT_FOREVER);
+    pyct_lock_hold(&publish_lock);
     int first = !atomic_load_explicit(&loaded, memory_order_relaxed);
     if (first) {
         Future_type = v[0];
@@ -1267,7 +1267,7 @@ static int join_all_fn(void *obj, double timeout)
 static PyObject *python_exit(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
 {
     atomic_store(&exiting, 1);
-    ct_lock_acquire(&reg_lock, CT_FOREVER);
+    pyct_lock_hold(&reg_lock);
     for (struct pool *p = reg_pools.next; p != &reg_pools; p = p->next)
         if (!p->forked)
             ct_simple_queue_put(p->work, SENTINEL);
@@ -1292,7 +1292,7 @@ static PyObject *python_exit(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ig
 
 static PyObject *before_fork(PyObject *Py_UNUSED(m), PyObject *Py_UNUSED(i))
 {
-    ct_lock_acquire(&reg_lock, CT_FOREVER); /* holders never need the GIL */
+    pyct_lock_hold(&reg_lock); /* holders never need the GIL */
     Py_RETURN_NONE;
 }
 

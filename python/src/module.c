@@ -32,7 +32,7 @@ static PyTypeObject *const own_types[] = {
 static PyObject *get_executor_class(void)
 {
     static ct_lock publish_lock;
-    ct_lock_acquire(&publish_lock, CT_FOREVER);
+    pyct_lock_hold(&publish_lock);
     PyObject *cls = Py_XNewRef(executor_class);
     ct_lock_release(&publish_lock);
     if (cls != NULL)
@@ -40,7 +40,7 @@ static PyObject *get_executor_class(void)
     cls = pyct_make_executor_class();
     if (cls == NULL)
         return NULL;
-    ct_lock_acquire(&publish_lock, CT_FOREVER);
+    pyct_lock_hold(&publish_lock);
     if (executor_class == NULL)
         executor_class = Py_NewRef(cls);
     PyObject *winner = Py_NewRef(executor_class);

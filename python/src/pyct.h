@@ -123,6 +123,16 @@ int pyct_condition_enter(PyObject *cond);
 int pyct_condition_exit(PyObject *cond);
 int pyct_condition_notify_all(PyObject *cond);
 
+/* Take one of the module's internal library locks (held for a few
+ * instructions, never around Python code): without limit and without
+ * giving way to signals, since in the main thread a blocking library call
+ * returns CT_EINTR after a signal handler ran. */
+static inline void pyct_lock_hold(ct_lock *l)
+{
+    while (ct_lock_acquire(l, CT_FOREVER) != 0)
+        ;
+}
+
 /* ---- wait.c ---- */
 
 /*
