@@ -281,8 +281,9 @@ def main():
     except ImportError:
         pct = import_pycthreading(args.build)
     ids = args.only or list(SCENARIOS)
+    load = f", load average {os.getloadavg()[0]:.1f} at start" if hasattr(os, "getloadavg") else ""
     header = (f"CPython {platform.python_version()}, pycthreading {pct.cthreading_version}, "
-              f"{os.cpu_count()} CPUs, median of {args.repeat} rounds"
+              f"{os.cpu_count()} CPUs{load}, median of {args.repeat} rounds"
               + (", quick" if args.quick else ""))
     if args.format == "md":
         print(f"{header}. Speed-up: CPython's time over pycthreading's (above 1: faster).\n")
