@@ -360,8 +360,17 @@ static PyObject *queue_put(pyqueue *self, PyObject *const *args, Py_ssize_t narg
                            PyObject *kwnames)
 {
     double timeout = CT_FOREVER;
-    if (nargs == 1 && kwnames == NULL)
+    if (nargs == 1 && kwnames == NULL) {
+        /* put(item) with room: straight to the library, GIL held */
+        ct_queue *q = atomic_load_explicit(&self->q, memory_order_acquire);
+        if (q != NULL && self->kind != Q_PRIO) {
+            Py_INCREF(args[0]);
+            if (ct_queue_put(q, args[0], 0) == 0)
+                Py_RETURN_NONE;
+            Py_DECREF(args[0]);
+        }
         return do_put(self, args[0], timeout);
+    }
     PyObject *a[3];
     if (pyct_parse("put", args, nargs, kwnames, put_kw, 3, 3, a) < 0)
         return NULL;
@@ -390,6 +399,12 @@ static PyObject *queue_get(pyqueue *self, PyObject *const *args, Py_ssize_t narg
         if (pyct_parse("get", args, nargs, kwnames, get_kw, 2, 2, a) < 0 ||
             queue_timeout(a[0], a[1], &timeout) < 0)
             return NULL;
+    } else {
+        /* get() with an item there: straight to the library, GIL held */
+        ct_queue *q = atomic_load_explicit(&self->q, memory_order_acquire);
+        void *item;
+        if (q != NULL && self->kind != Q_PRIO && ct_queue_get(q, &item, 0) == 0)
+            return (PyObject *)item;
     }
     return do_get(self, timeout);
 }
@@ -672,6 +687,10 @@ static PyObject *sq_get(pysq *self, PyObject *const *args, Py_ssize_t nargs, PyO
         if (pyct_parse("get", args, nargs, kwnames, get_kw, 2, 2, a) < 0 ||
             queue_timeout(a[0], a[1], &timeout) < 0)
             return NULL;
+    } else {
+        void *item;
+        if (ct_simple_queue_get_nowait(self->q, &item) == 0)
+            return (PyObject *)item;
     }
     return sq_do_get(self, timeout);
 }
