@@ -1,26 +1,33 @@
 /*
  * condition.c - Condition (threading.Condition).
  *
- * Two ways of working, chosen once by __init__ from the lock it is given:
+ * threading's algorithm, in C, for every kind of lock. Each waiter parks on
+ * a ct_semaphore of its own (on its stack), linked into a FIFO under a
+ * small library lock that is held only for list operations (never while
+ * Python code runs, never while waiting). notify(n) takes the n oldest
+ * waiters off the list and releases their semaphores, so it wakes exactly
+ * them, in order, and a wait returns True only when a notify reached it.
  *
- *  - Our own Lock or RLock (exact types), or no lock (a new RLock): a
- *    ct_condition bound to the library lock inside that object. Waiting
- *    releases and retakes the lock inside the library, with the GIL
- *    released; an interrupted wait comes back with the lock held, so a
- *    KeyboardInterrupt never leaves the lock in the wrong state (CPython's
- *    pure-Python Condition can: gh-118433).
- *  - Any other lock object (CPython's locks, subclasses, user classes):
- *    CPython's algorithm in C. Each waiter parks on a semaphore of its own,
- *    linked into a FIFO under a small library lock that is only held for
- *    list operations (never while Python code runs or while waiting). The
- *    lock is released and retaken through its own methods
- *    (_release_save/_acquire_restore when it has them); if retaking it is
- *    interrupted by an exception from a signal handler, it is retried and
- *    the exception raised once the lock is held again.
+ * The lock: with one of this module's Lock or RLock (exact types), or with
+ * none (a new RLock), it is let go of and taken back in C; with any other
+ * object (CPython's locks, subclasses, user classes) through its methods
+ * (_release_save/_acquire_restore when it has them, else release/acquire).
+ *
+ * Order after a wakeup: the GIL first, then the lock, as in CPython. The
+ * notifier usually still holds the lock when its notify lands, and gives
+ * it up only after it runs on; taking the lock back inside the library
+ * (ct_condition_wait does so) would make the waiter spin and then sleep
+ * for it. Taken back here, the lock is free by the time the waiter has
+ * the GIL.
+ *
+ * KeyboardInterrupt: a wait ended by a signal handler's exception takes
+ * the lock back before the exception propagates, and taking it back is
+ * never interrupted (for our locks signals do not end it; for others an
+ * exception raised while retaking is kept and the lock taken anyway). So
+ * the lock is held again, at its recursion level, whatever happens
+ * (CPython's pure-Python Condition can leave it released: gh-118433).
  */
 #include "pyct.h"
-
-#include <math.h>
 
 enum { K_UNSET, K_LOCK, K_RLOCK, K_FOREIGN };
 
@@ -35,9 +42,8 @@ typedef struct {
     PyObject *lock;
     _Atomic int kind;
     _Atomic int init_claimed;
-    ct_condition cond;   /* K_LOCK, K_RLOCK */
-    ct_lock list_lock;   /* K_FOREIGN: guards the list at `head` */
-    waiter head;         /* K_FOREIGN: sentinel of a circular list */
+    ct_lock list_lock;   /* guards the list at `head` */
+    waiter head;         /* sentinel of a circular list of waiters */
     PyObject *f_acquire, *f_release, *f_release_save, *f_acquire_restore, *f_is_owned;
     _Atomic long nwaiters;
     PyObject *dict;
@@ -63,7 +69,7 @@ static int cond_clear(pycond *self)
     Py_CLEAR(self->f_acquire_restore);
     Py_CLEAR(self->f_is_owned);
     Py_CLEAR(self->dict);
-    /* the lock stays until dealloc: a ct_condition points into it */
+    /* the lock stays until dealloc: waiters may still use it */
     return 0;
 }
 
@@ -178,12 +184,7 @@ static int cond_init(pycond *self, PyObject *args, PyObject *kwds)
                                                    : K_FOREIGN;
     }
     self->lock = lock;
-    if (kind == K_LOCK) {
-        ct_condition_init(&self->cond, &(ct_condition_opts){.lock = &((pyct_lock *)lock)->lock});
-    } else if (kind == K_RLOCK) {
-        ct_condition_init(&self->cond,
-                          &(ct_condition_opts){.rlock = &((pyct_rlock *)lock)->rlock});
-    } else {
+    if (kind == K_FOREIGN) {
         if ((self->f_acquire = PyObject_GetAttrString(lock, "acquire")) == NULL ||
             (self->f_release = PyObject_GetAttrString(lock, "release")) == NULL ||
             optional_method(lock, "_release_save", &self->f_release_save) < 0 ||
@@ -379,11 +380,6 @@ static int wait_timeout(PyObject *obj, double *out)
     return 0;
 }
 
-static int ct_cond_wait_fn(void *obj, double timeout)
-{
-    return ct_condition_wait(&((pycond *)obj)->cond, timeout);
-}
-
 static int sem_wait_fn(void *obj, double timeout)
 {
     ct_semaphore *s = obj;
@@ -426,14 +422,19 @@ static int foreign_restore(pycond *self, PyObject *saved, PyObject **pending)
     }
 }
 
-static int foreign_wait(pycond *self, double timeout)
+/* 1 notified, 0 timed out, -1 exception. */
+static int wait_impl(pycond *self, double timeout)
 {
+    int kind = kind_of(self);
+    if (kind == K_UNSET)
+        return -1;
     int owned = is_owned(self);
     if (owned <= 0) {
         if (owned == 0)
             PyErr_SetString(PyExc_RuntimeError, "cannot wait on un-acquired lock");
         return -1;
     }
+    atomic_fetch_add_explicit(&self->nwaiters, 1, memory_order_relaxed);
     waiter w;
     w.notified = 0;
     ct_semaphore_init(&w.sem, 0, 0);
@@ -444,77 +445,50 @@ static int foreign_wait(pycond *self, double timeout)
     self->head.prev = &w;
     ct_lock_release(&self->list_lock);
 
-    PyObject *saved = cond_release_save(self, NULL);
     int rc = 0;
     PyObject *pending = NULL;
-    if (saved != NULL) {
+    if (kind == K_LOCK) {
+        ct_lock_release(&((pyct_lock *)self->lock)->lock);
         rc = pyct_wait(sem_wait_fn, sem_ready, &w.sem, timeout, CT_ETIMEDOUT, 1);
         if (rc < 0)
             pending = pyct_fetch();
-        if (foreign_restore(self, saved, &pending) < 0)
-            rc = -1;
-        Py_DECREF(saved);
+        pyct_lock_restore((pyct_lock *)self->lock);
+    } else if (kind == K_RLOCK) {
+        unsigned long levels = pyct_rlock_release_all((pyct_rlock *)self->lock);
+        rc = pyct_wait(sem_wait_fn, sem_ready, &w.sem, timeout, CT_ETIMEDOUT, 1);
+        if (rc < 0)
+            pending = pyct_fetch();
+        pyct_rlock_restore((pyct_rlock *)self->lock, levels);
     } else {
-        pending = pyct_fetch();
+        PyObject *saved = cond_release_save(self, NULL);
+        if (saved != NULL) {
+            rc = pyct_wait(sem_wait_fn, sem_ready, &w.sem, timeout, CT_ETIMEDOUT, 1);
+            if (rc < 0)
+                pending = pyct_fetch();
+            if (foreign_restore(self, saved, &pending) < 0)
+                rc = -1;
+            Py_DECREF(saved);
+        } else {
+            rc = -1;
+        }
     }
+    if (rc < 0 && pending == NULL)
+        pending = pyct_fetch();
     pyct_lock_hold(&self->list_lock);
     int notified = w.notified;
     if (!notified)
         unlink_waiter(&w);
     ct_lock_release(&self->list_lock);
+    atomic_fetch_sub_explicit(&self->nwaiters, 1, memory_order_relaxed);
     if (pending != NULL) {
         pyct_restore(pending);
         return -1;
     }
-    return notified;
-}
-
-/* 1 notified, 0 timed out, -1 exception. */
-static int wait_impl(pycond *self, double timeout)
-{
-    int kind = kind_of(self);
-    if (kind == K_UNSET)
+    if (rc > 0 && rc != CT_ETIMEDOUT) {
+        pyct_raise(rc);
         return -1;
-    atomic_fetch_add_explicit(&self->nwaiters, 1, memory_order_relaxed);
-    int r;
-    if (kind == K_FOREIGN) {
-        r = foreign_wait(self, timeout);
-    } else {
-        pyct_rlock *rl = kind == K_RLOCK ? (pyct_rlock *)self->lock : NULL;
-        unsigned long owner = 0, count = 0;
-        int owned = rl ? pyct_rlock_owned(rl)
-                       : ct_lock_locked(&((pyct_lock *)self->lock)->lock);
-        if (!owned) {
-            PyErr_SetString(PyExc_RuntimeError, "cannot wait on un-acquired lock");
-            r = -1;
-            goto out;
-        }
-        if (rl) {
-            owner = atomic_load_explicit(&rl->owner, memory_order_relaxed);
-            count = atomic_load_explicit(&rl->count, memory_order_relaxed);
-        }
-        int rc = pyct_wait(ct_cond_wait_fn, NULL, self, timeout, CT_ETIMEDOUT, 0);
-        if (rl && rc != CT_ENOTOWNER) {
-            /* the library gave the lock back at the same level */
-            atomic_store_explicit(&rl->owner, owner, memory_order_relaxed);
-            atomic_store_explicit(&rl->count, count, memory_order_relaxed);
-        }
-        if (rc == 0) {
-            r = 1;
-        } else if (rc == CT_ETIMEDOUT) {
-            r = 0;
-        } else if (rc == CT_ENOTOWNER) {
-            PyErr_SetString(PyExc_RuntimeError, "cannot wait on un-acquired lock");
-            r = -1;
-        } else {
-            if (rc > 0)
-                pyct_raise(rc);
-            r = -1;
-        }
     }
-out:
-    atomic_fetch_sub_explicit(&self->nwaiters, 1, memory_order_relaxed);
-    return r;
+    return notified;
 }
 
 static const char *const wait_kw[] = {"timeout"};
@@ -592,42 +566,27 @@ static int notify_impl(pycond *self, Py_ssize_t n)
     int kind = kind_of(self);
     if (kind == K_UNSET)
         return -1;
-    if (kind == K_FOREIGN) {
-        int owned = is_owned(self);
-        if (owned <= 0) {
-            if (owned == 0)
-                PyErr_SetString(PyExc_RuntimeError, "cannot notify on un-acquired lock");
-            return -1;
-        }
-        pyct_lock_hold(&self->list_lock);
-        while (n > 0 && self->head.next != &self->head) {
-            waiter *w = self->head.next;
-            unlink_waiter(w);
-            w->notified = 1;
-            /* under the list lock: the waiter reads `notified` under it
-             * too, so it cannot leave (its node is on its stack) before
-             * this release is done with the semaphore */
-            ct_semaphore_release(&w->sem, 1);
-            n--;
-        }
-        ct_lock_release(&self->list_lock);
-        return 0;
-    }
-    int owned = kind == K_RLOCK ? pyct_rlock_owned((pyct_rlock *)self->lock)
-                                : ct_lock_locked(&((pyct_lock *)self->lock)->lock);
-    if (!owned) {
-        PyErr_SetString(PyExc_RuntimeError, "cannot notify on un-acquired lock");
+    int owned = is_owned(self);
+    if (owned <= 0) {
+        if (owned == 0)
+            PyErr_SetString(PyExc_RuntimeError, "cannot notify on un-acquired lock");
         return -1;
     }
-    if (n <= 0)
-        return 0;
-    int rc = n >= INT_MAX ? ct_condition_notify_all(&self->cond)
-                          : ct_condition_notify(&self->cond, (int)n);
-    if (rc == CT_ENOTOWNER) {
-        PyErr_SetString(PyExc_RuntimeError, "cannot notify on un-acquired lock");
-        return -1;
+    if (n <= 0 || atomic_load_explicit(&self->nwaiters, memory_order_acquire) == 0)
+        return 0; /* nobody waits: not even the list lock is needed */
+    pyct_lock_hold(&self->list_lock);
+    while (n > 0 && self->head.next != &self->head) {
+        waiter *w = self->head.next;
+        unlink_waiter(w);
+        w->notified = 1;
+        /* under the list lock: the waiter reads `notified` under it too,
+         * so it cannot leave (its node is on its stack) before this
+         * release is done with the semaphore */
+        ct_semaphore_release(&w->sem, 1);
+        n--;
     }
-    return rc ? (pyct_raise(rc), -1) : 0;
+    ct_lock_release(&self->list_lock);
+    return 0;
 }
 
 static const char *const notify_kw[] = {"n"};
@@ -673,16 +632,8 @@ static PyObject *cond_at_fork_reinit(pycond *self, PyObject *Py_UNUSED(ignored))
     if (r == NULL)
         return NULL;
     Py_DECREF(r);
-    if (kind == K_LOCK)
-        ct_condition_init(&self->cond,
-                          &(ct_condition_opts){.lock = &((pyct_lock *)self->lock)->lock});
-    else if (kind == K_RLOCK)
-        ct_condition_init(&self->cond,
-                          &(ct_condition_opts){.rlock = &((pyct_rlock *)self->lock)->rlock});
-    else {
-        ct_lock_init(&self->list_lock, 0);
-        self->head.next = self->head.prev = &self->head;
-    }
+    ct_lock_init(&self->list_lock, 0);
+    self->head.next = self->head.prev = &self->head;
     atomic_store_explicit(&self->nwaiters, 0, memory_order_relaxed);
     Py_RETURN_NONE;
 }
@@ -766,7 +717,6 @@ PyObject *pyct_condition_new(void)
     }
     atomic_store_explicit(&self->init_claimed, 1, memory_order_relaxed);
     self->lock = lock;
-    ct_condition_init(&self->cond, &(ct_condition_opts){.rlock = &((pyct_rlock *)lock)->rlock});
     atomic_store_explicit(&self->kind, K_RLOCK, memory_order_release);
     untrack_if_acyclic(self);
     return (PyObject *)self;

@@ -365,27 +365,44 @@ static PyObject *rlock_recursion_count(pyct_rlock *self, PyObject *Py_UNUSED(ign
 }
 
 /* Release every level; returns (count, owner), as CPython's RLock. */
-static PyObject *rlock_release_save(pyct_rlock *self, PyObject *Py_UNUSED(ignored))
+unsigned long pyct_rlock_release_all(pyct_rlock *self)
 {
-    rlock_adopt(self);
     unsigned n = ct_rlock_recursion_count(&self->rlock);
-    if (n == 0) {
-        PyErr_SetString(PyExc_RuntimeError, "cannot release un-acquired lock");
-        return NULL;
-    }
-    unsigned long owner = PyThread_get_thread_ident();
     atomic_store_explicit(&self->owner, 0, memory_order_relaxed);
     atomic_store_explicit(&self->count, 0, memory_order_relaxed);
     for (unsigned i = 0; i < n; i++)
         ct_rlock_release(&self->rlock);
-    return Py_BuildValue("(Ik)", n, owner);
+    return n;
 }
 
-static int rlock_restore_try(void *obj, double timeout)
+static PyObject *rlock_release_save(pyct_rlock *self, PyObject *Py_UNUSED(ignored))
 {
-    ct_rlock *r = &((pyct_rlock *)obj)->rlock;
-    int rc = timeout == 0 ? pyct_rlock_try(r) : ct_rlock_acquire(r, timeout);
-    return rc == CT_EINTR ? CT_ETIMEDOUT : rc; /* not interruptible, as CPython's */
+    rlock_adopt(self);
+    if (ct_rlock_recursion_count(&self->rlock) == 0) {
+        PyErr_SetString(PyExc_RuntimeError, "cannot release un-acquired lock");
+        return NULL;
+    }
+    unsigned long owner = PyThread_get_thread_ident();
+    unsigned long n = pyct_rlock_release_all(self);
+    return Py_BuildValue("(kk)", n, owner);
+}
+
+void pyct_rlock_restore(pyct_rlock *self, unsigned long levels)
+{
+    while (pyct_hold(rlock_try, rlock_ready, self, CT_ETIMEDOUT) != 0)
+        ;
+    for (unsigned long i = 1; i < levels; i++)
+        ct_rlock_acquire(&self->rlock, CT_FOREVER); /* re-entry: never waits */
+    atomic_store_explicit(&self->owner, PyThread_get_thread_ident(), memory_order_relaxed);
+    atomic_store_explicit(&self->count, levels, memory_order_relaxed);
+    atomic_store_explicit(&self->gen, atomic_load_explicit(&fork_generation, memory_order_relaxed),
+                          memory_order_relaxed);
+}
+
+void pyct_lock_restore(pyct_lock *self)
+{
+    while (pyct_hold(lock_try, lock_ready, self, CT_ETIMEDOUT) != 0)
+        ;
 }
 
 /* Take the lock back at the level saved; waits without limit and, as
@@ -400,16 +417,7 @@ static PyObject *rlock_acquire_restore(pyct_rlock *self, PyObject *state)
         PyErr_SetString(PyExc_ValueError, "_acquire_restore(): bad recursion count");
         return NULL;
     }
-    int rc;
-    do {
-        rc = pyct_wait(rlock_restore_try, rlock_ready, self, CT_FOREVER, CT_ETIMEDOUT, 1);
-    } while (rc == CT_ETIMEDOUT);
-    if (rc != 0)
-        return rc > 0 ? pyct_raise(rc) : NULL;
-    for (unsigned long i = 1; i < count; i++)
-        ct_rlock_acquire(&self->rlock, CT_FOREVER); /* re-entry: never waits */
-    atomic_store_explicit(&self->owner, PyThread_get_thread_ident(), memory_order_relaxed);
-    atomic_store_explicit(&self->count, count, memory_order_relaxed);
+    pyct_rlock_restore(self, count);
     Py_RETURN_NONE;
 }
 

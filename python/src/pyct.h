@@ -93,6 +93,12 @@ int pyct_lock_release_impl(pyct_lock *self);
 int pyct_rlock_release_impl(pyct_rlock *self);
 /* Whether the calling thread owns it (see rlock_adopt in lock.c). */
 int pyct_rlock_owned(pyct_rlock *self);
+/* For Condition.wait, the caller owning the lock: let go of every level
+ * (returns how many), and take them all back, waiting without limit and
+ * without giving way to signals (as CPython's _acquire_restore). */
+unsigned long pyct_rlock_release_all(pyct_rlock *self);
+void pyct_rlock_restore(pyct_rlock *self, unsigned long levels);
+void pyct_lock_restore(pyct_lock *self);
 /* Counts forks, in the child (pthread_atfork); set up by the module. */
 void pyct_lock_module_init(void);
 
@@ -178,6 +184,12 @@ typedef int (*pyct_ready_fn)(void *obj);
  */
 int pyct_wait(pyct_blocking_fn fn, pyct_ready_fn ready, void *obj, double timeout, int busy,
               int try_first);
+
+/* pyct_hold - as pyct_wait with timeout CT_FOREVER, but signals do not end
+ * it (their handlers run later, at the interpreter's next check): for
+ * taking a lock back after a wait, which CPython does not interrupt
+ * either. Returns fn's result (0 or an error code). */
+int pyct_hold(pyct_blocking_fn fn, pyct_ready_fn ready, void *obj, int busy);
 
 /* The spin of pyct_wait on its own, for a caller that waits in several
  * steps (Barrier): 1 once ready(obj) holds, 0 when the budget ran out.

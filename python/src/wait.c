@@ -152,6 +152,20 @@ static int spin_for(pyct_blocking_fn fn, pyct_ready_fn ready, void *obj, int bus
     return busy;
 }
 
+int pyct_hold(pyct_blocking_fn fn, pyct_ready_fn ready, void *obj, int busy)
+{
+    int rc = fn(obj, 0);
+    if (rc != busy)
+        return rc;
+    unsigned long stamp;
+    PyThreadState *ts = pyct_gil_release(&stamp);
+    rc = ready != NULL ? spin_for(fn, ready, obj, busy) : busy;
+    while (rc == busy || rc == CT_EINTR)
+        rc = fn(obj, CT_FOREVER);
+    pyct_gil_retake(ts, stamp, rc == 0);
+    return rc;
+}
+
 int pyct_wait(pyct_blocking_fn fn, pyct_ready_fn ready, void *obj, double timeout, int busy,
               int try_first)
 {
