@@ -64,7 +64,7 @@ static void spin_end(void)
 }
 static _Thread_local int gil_spin = -1;    /* this thread's spin budget */
 
-#define GIL_SPIN_MAX 2048
+#define GIL_SPIN_MAX 512
 #define GIL_SPIN_MIN 16
 
 static inline void cpu_relax(void)
@@ -112,8 +112,8 @@ void pyct_gil_retake(PyThreadState *ts, unsigned long stamp, int woken)
 
 static _Thread_local int wait_spin = -1; /* this thread's spin budget before blocking */
 
-#define WAIT_SPIN_MAX 4096
-#define WAIT_SPIN_MIN 32
+#define WAIT_SPIN_MAX 1024
+#define WAIT_SPIN_MIN 16
 #define WAIT_SPIN_PROBE 16
 
 int pyct_spin(pyct_ready_fn ready, void *obj)
