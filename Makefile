@@ -6,6 +6,7 @@
 #                        whole suite four times: plain, tsan, asan, lot
 #   make test V=tsan     one run (V = plain | tsan | asan | lot)
 #   make bench           the comparison benchmark
+#   make python          the CPython extension pycthreading (python/)
 #   make install PREFIX=/usr/local [LIBDIR=$(PREFIX)/lib] [DESTDIR=...]
 #   make abi             rewrite abi/cthreading.symbols (exported symbols)
 
@@ -98,6 +99,13 @@ demo: examples
 
 bench:
 	@$(MAKE) --no-print-directory -C bench
+
+# The CPython extension pycthreading, for each interpreter python/Makefile
+# finds; it links build/plain/libcthreading.a.
+.PHONY: python
+python:
+	@$(MAKE) --no-print-directory V=plain BUILD=build/plain lib
+	@$(MAKE) --no-print-directory -C python
 
 install: lib
 	install -d $(DESTDIR)$(PREFIX)/include/cthreading $(DESTDIR)$(LIBDIR)/pkgconfig

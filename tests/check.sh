@@ -71,6 +71,10 @@ script abi tests/abi-test.sh
 script install tests/install-test.sh
 script cmake tests/cmake-test.sh
 
+# The CPython extension: built, then CPython's tests and ours run under
+# each interpreter (adds one summary line per interpreter).
+. python/tests/check-python.sh
+
 echo
 echo "== summary =="
 printf '%s' "$summary"
