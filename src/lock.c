@@ -63,6 +63,8 @@ __attribute__((noinline)) static int word_lock_slow(_Atomic uint32_t *w, int par
     /* park_flags carries CT__PARK_INTERRUPTIBLE for a user's acquire. */
     if (park_flags & CT__PARK_SHARED)
         return ct__robust_lock(w, park_flags, object, timeout);
+    if (timeout == 0)
+        return CT_ETIMEDOUT; /* blocking=False: one try, no spin */
     CT__SPIN_WHILE(atomic_load_explicit(w, memory_order_relaxed) != 0);
     uint32_t zero = 0;
     if (atomic_compare_exchange_strong_explicit(w, &zero, 1, memory_order_acquire,
@@ -265,11 +267,31 @@ int ct_rlock_destroy(ct_rlock *rlock)
     return 0;
 }
 
+/* After fork the forking thread has a new id, while the private RLocks it
+ * held before still carry its old one: they are still its own (as in
+ * Python), so it takes them over the first time it touches them. A
+ * process-shared RLock is never taken over: its old owner id belongs to
+ * the parent, which may still hold it. */
+static bool owned_before_fork(struct ct__rlock *r, uint64_t me)
+{
+    uint64_t owner = atomic_load_explicit(&r->owner, memory_order_relaxed);
+    if (owner == 0 || (r->lock.park_flags & CT__PARK_SHARED) || !ct__self_id_inherited(owner))
+        return false;
+    atomic_store_explicit(&r->owner, me, memory_order_relaxed);
+    return true;
+}
+
+static bool owned(struct ct__rlock *r, uint64_t me)
+{
+    return atomic_load_explicit(&r->owner, memory_order_relaxed) == me ||
+           CT__UNLIKELY(owned_before_fork(r, me));
+}
+
 int ct_rlock_acquire(ct_rlock *rlock, double timeout)
 {
     struct ct__rlock *r = R(rlock);
     uint64_t me = ct__self_id();
-    if (atomic_load_explicit(&r->owner, memory_order_relaxed) == me) {
+    if (owned(r, me)) {
         if (CT__UNLIKELY(!ct__timeout_ok(timeout)))
             return ct_timeout_check(timeout);
         if (CT__UNLIKELY(r->count == UINT32_MAX))
@@ -295,7 +317,7 @@ int ct_rlock_acquire(ct_rlock *rlock, double timeout)
 int ct_rlock_release(ct_rlock *rlock)
 {
     struct ct__rlock *r = R(rlock);
-    if (atomic_load_explicit(&r->owner, memory_order_relaxed) != ct__self_id())
+    if (!owned(r, ct__self_id()))
         return CT_ENOTOWNER;
     if (--r->count == 0) {
         ct__diag_released(r);
@@ -324,8 +346,7 @@ int ct_rlock_consistent(ct_rlock *rlock)
 
 bool ct__rlock_is_owned(const struct ct__rlock *r)
 {
-    return atomic_load_explicit(&((struct ct__rlock *)r)->owner, memory_order_relaxed) ==
-           ct__self_id();
+    return owned((struct ct__rlock *)r, ct__self_id());
 }
 
 bool ct_rlock_is_owned(const ct_rlock *rlock)

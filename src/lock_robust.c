@@ -197,7 +197,7 @@ int ct__robust_lock(_Atomic uint32_t *w, int park_flags, const void *object, dou
             if (atomic_compare_exchange_weak_explicit(w, &s, me | (s & CT__ROBUST_DIRTY),
                                                       memory_order_acquire, memory_order_relaxed))
                 return took(s);
-        if (round == 1)
+        if (round == 1 || timeout == 0)
             break;
         CT__SPIN_WHILE(!is_free(atomic_load_explicit(w, memory_order_relaxed)));
     }

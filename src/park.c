@@ -30,12 +30,43 @@ struct ct__wait_record *ct__park_record(void)
     return &record;
 }
 
+/* The ids the forking thread had in the processes it was forked from
+ * (newest last): RLocks it held there are still its own in the child, as
+ * in Python. Only that thread (and only until another thread forks) may
+ * claim them. */
+#define MAX_ANCESTORS 8
+static uint64_t ancestors[MAX_ANCESTORS];
+static int nancestors;
+static pthread_t ancestor_thread;
+
 static void forget_ids(void)
 {
     /* In a fork child the pid changed; the only thread left must get a new
      * id so that it never shares one with its parent. */
+    uint64_t old = ct__self_id_cache;
+    if (nancestors && !pthread_equal(ancestor_thread, pthread_self()))
+        nancestors = 0;
+    if (old) {
+        if (nancestors == MAX_ANCESTORS) {
+            for (int i = 1; i < MAX_ANCESTORS; i++)
+                ancestors[i - 1] = ancestors[i];
+            nancestors--;
+        }
+        ancestors[nancestors++] = old;
+        ancestor_thread = pthread_self();
+    }
     ct__self_id_cache = 0;
     atomic_store_explicit(&next_thread_no, 0, memory_order_relaxed);
+}
+
+bool ct__self_id_inherited(uint64_t id)
+{
+    if (!nancestors || !pthread_equal(ancestor_thread, pthread_self()))
+        return false;
+    for (int i = 0; i < nancestors; i++)
+        if (ancestors[i] == id)
+            return true;
+    return false;
 }
 
 CT__FORK_HOOKS(CT__FORK_PARK, NULL, NULL, forget_ids)

@@ -159,6 +159,10 @@ static inline uint64_t ct__self_id(void)
     return __builtin_expect(id != 0, 1) ? id : ct__self_id_slow();
 }
 
+/* Whether id is one the calling thread had before the fork(s) that made
+ * this process (only the forking thread has any). */
+CT__HIDDEN bool ct__self_id_inherited(uint64_t id);
+
 /* Chaos mode for tests: `percent` of waits return at once (0 turns it
  * off). Also set by the environment variable CT_PARK_CHAOS=percent. */
 CT__HIDDEN void ct__park_set_chaos(int percent);

@@ -32,6 +32,8 @@ static int try_take(struct ct__sem *s)
 
 __attribute__((noinline)) static int acquire_slow(struct ct__sem *s, double timeout)
 {
+    if (timeout == 0)
+        return CT_ETIMEDOUT; /* blocking=False: one try, no spin */
     CT__SPIN_WHILE(atomic_load_explicit(&s->value, memory_order_relaxed) == 0);
     if (try_take(s))
         return 0;

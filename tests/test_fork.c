@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -653,6 +654,49 @@ static int child_work(void)
  * order, a child hung once in 10 to 600 forks). On a starved machine it
  * stops after a minute, if it made at least 20 forks by then. No Python
  * counterpart. */
+/* test_threading.ThreadTests.test_reinit_tls_after_fork's cousin for
+ * locks (Python's RLock, owned by thread ident, stays owned in the child
+ * by the thread that forked): a private RLock the forking thread held is
+ * still its own in the child, at the same level; a process-shared one is
+ * not (its holder is the parent, which still holds it). */
+static ct_rlock held_private, *held_shared;
+static int rlock_in_child(int fd, void *arg)
+{
+    (void)arg;
+    dprintf(fd, "owned %d level %u\n", ct_rlock_is_owned(&held_private),
+            ct_rlock_recursion_count(&held_private));
+    dprintf(fd, "release %d %d\n", ct_rlock_release(&held_private) == 0,
+            ct_rlock_release(&held_private) == 0);
+    dprintf(fd, "free %d\n", !ct_rlock_locked(&held_private));
+    dprintf(fd, "shared owned %d release %s\n", ct_rlock_is_owned(held_shared),
+            ct_errname(ct_rlock_release(held_shared)));
+    return 0;
+}
+
+START_TEST(test_fork_rlock_held_across_fork)
+{
+    held_shared = mmap(NULL, sizeof *held_shared, PROT_READ | PROT_WRITE,
+                       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    ck_assert_ptr_ne(held_shared, MAP_FAILED);
+    ck_assert_ct(ct_rlock_init(&held_private, 0));
+    ck_assert_ct(ct_rlock_init(held_shared, CT_PSHARED));
+    ck_assert_ct(ct_rlock_acquire(&held_private, 0));
+    ck_assert_ct(ct_rlock_acquire(&held_private, 0));
+    ck_assert_ct(ct_rlock_acquire(held_shared, 0));
+    char out[256];
+    ck_assert_int_eq(in_child(rlock_in_child, NULL, out, sizeof out), 0);
+    ck_assert_str_eq(out, "owned 1 level 2\n"
+                          "release 1 1\n"
+                          "free 1\n"
+                          "shared owned 0 release CT_ENOTOWNER\n");
+    ck_assert(ct_rlock_is_owned(held_shared));
+    ck_assert_ct(ct_rlock_release(held_shared));
+    ck_assert_ct(ct_rlock_release(&held_private));
+    ck_assert_ct(ct_rlock_release(&held_private));
+    munmap(held_shared, sizeof *held_shared);
+}
+END_TEST
+
 START_TEST(test_fork_stress_while_threads_churn)
 {
     /* The sanitizers of GCC 12 do not take all their own locks around
@@ -707,6 +751,7 @@ static Suite *make_suite(void)
     CT_ADD_TEST(s, test_fork_clear_threads_states_after_fork, 30);
     CT_ADD_TEST(s, test_fork_2_join_in_forked_process, 30);
     CT_ADD_TEST(s, test_fork_3_join_in_forked_from_thread, 30);
+    CT_ADD_TEST(s, test_fork_rlock_held_across_fork, 30);
     CT_ADD_TEST(s, test_fork_stress_while_threads_churn, 120);
     return s;
 }

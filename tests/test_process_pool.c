@@ -25,8 +25,6 @@ static int pool_method(int i)
 
 #define POOL_START()                                                                        \
     do {                                                                                    \
-        CT_SKIP_IF(ct_under_tsan() && _i == 0,                                              \
-                   "the fork start method forks from the manager thread under TSan");       \
         START_METHOD();                                                                     \
     } while (0)
 
@@ -606,7 +604,6 @@ END_TEST
 /* A pool copied into a forked child has no workers there. */
 START_TEST(test_pool_inherited_across_fork)
 {
-    CT_SKIP_IF(ct_under_tsan(), "fork with threads under ThreadSanitizer");
     default_signals();
     ct_process_pool *p = new_pool(1);
     ct_future *f;
@@ -629,8 +626,6 @@ END_TEST
  * and every worker is gone after it (tests/progs/pool_exit.c). */
 START_TEST(test_queued_work_runs_at_exit)
 {
-    CT_SKIP_IF(ct_under_tsan() && _i == 0,
-               "the fork start method forks from the manager thread under TSan");
     static char out[65536];
     int status = run_prog("pool_exit", _i == 0 ? "fork" : "forkserver", out, sizeof out);
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d:\n%s", status, out);
