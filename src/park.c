@@ -235,35 +235,47 @@ bool ct__park_set_eintr(bool on)
     return old;
 }
 
-int ct__park_wait_fd(int fd, short events, ct__deadline deadline, int flags, const void *object,
-                     const char *kind)
+int ct__park_wait_fds(struct pollfd *fds, size_t n, ct__deadline deadline, int flags,
+                      const void *object, const char *kind)
 {
     bool interruptible = flags & CT__PARK_INTERRUPTIBLE;
     int efd = -1;
-    publish(NULL, object, kind);
+    struct pollfd stack[8], *p = n + 1 <= 8 ? stack : malloc((n + 1) * sizeof *p);
+    if (!p)
+        return CT_ENOMEM;
     if (interruptible) {
         efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-        if (efd < 0)
-            ct__die("eventfd", errno);
+        if (efd < 0) {
+            if (p != stack)
+                free(p);
+            return CT_ENORES;
+        }
+    }
+    publish(NULL, object, kind);
+    if (interruptible) {
         atomic_store_explicit(&record.intr_fd, efd + 1, memory_order_seq_cst);
         if (atomic_load_explicit(&record.intr, memory_order_seq_cst) & PENDING)
             deadline = ct__now_ns() - 1; /* look once, then report it below */
     }
-    struct pollfd p[2] = {{.fd = fd, .events = events}, {.fd = efd, .events = POLLIN}};
+    for (size_t i = 0; i < n; i++)
+        p[i] = (struct pollfd){.fd = fds[i].fd, .events = fds[i].events};
+    p[n] = (struct pollfd){.fd = efd, .events = POLLIN};
     int timeout_ms = -1;
     if (deadline != CT__NEVER) {
         int64_t left = deadline - ct__now_ns();
         timeout_ms = left <= 0 ? 0 : left / 1000000 + 1;
     }
-    int n = poll(p, interruptible ? 2 : 1, timeout_ms);
+    int ready = poll(p, n + (interruptible ? 1 : 0), timeout_ms);
     int err = errno;
     int rc = 0;
-    if (n < 0 && err != EINTR)
+    if (ready < 0 && err != EINTR)
         ct__die("poll", err);
-    if (n < 0)
+    if (ready < 0)
         rc = CT_EINTR;
-    else if (n == 0 && ct__deadline_passed(deadline))
+    else if (ready == 0 && ct__deadline_passed(deadline))
         rc = CT_ETIMEDOUT;
+    for (size_t i = 0; i < n; i++)
+        fds[i].revents = ready > 0 ? p[i].revents : 0;
     if (interruptible) {
         fd_lock(&record);
         atomic_store_explicit(&record.intr_fd, 0, memory_order_relaxed);
@@ -276,7 +288,16 @@ int ct__park_wait_fd(int fd, short events, ct__deadline deadline, int flags, con
         rc = 0;
     if (efd >= 0)
         close(efd);
+    if (p != stack)
+        free(p);
     return rc;
+}
+
+int ct__park_wait_fd(int fd, short events, ct__deadline deadline, int flags, const void *object,
+                     const char *kind)
+{
+    struct pollfd p = {.fd = fd, .events = events};
+    return ct__park_wait_fds(&p, 1, deadline, flags, object, kind);
 }
 
 int ct__park_wake(_Atomic uint32_t *word, int n, int flags)

@@ -102,6 +102,13 @@ CT__HIDDEN bool ct__park_set_eintr(bool on);
 CT__HIDDEN int ct__park_wait_fd(int fd, short events, ct__deadline deadline, int flags,
                                 const void *object, const char *kind);
 
+/* The same for several descriptors at once; each revents is filled (0
+ * for all on a timeout or an interrupt). Also CT_ENOMEM, CT_ENORES (no
+ * descriptor left for the interrupt's eventfd). */
+struct pollfd;
+CT__HIDDEN int ct__park_wait_fds(struct pollfd *fds, size_t n, ct__deadline deadline, int flags,
+                                 const void *object, const char *kind);
+
 /*
  * Words with a "somebody may be parked" bit: the bit tells the thread
  * that changes the word that it must make the wake-up system call, so a

@@ -12,9 +12,18 @@
  * miss: the change either came before the look (the look sees it) or
  * after the arming (it notifies, and the sequence word no longer holds
  * the value noted).
+ *
+ * A process tells that it ended through a descriptor (its sentinel), not
+ * a word, so a set with processes sleeps in poll() instead: on the
+ * sentinels and on an eventfd that notify writes to as well as bumping
+ * the word.
  */
+#include <poll.h>
 #include <stdlib.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
+#include "cthreading/process.h"
 #include "cthreading/wait.h"
 #include "prim.h"
 #include "thread_internal.h"
@@ -32,6 +41,10 @@ static int watch(const ct_waitable *e, enum phase phase)
         return phase == REARM ? 0 : ct__sem_watch(e->object, phase == START);
     case CT_WAIT_THREAD:
         return 0; /* a thread's end always notifies */
+    case CT_WAIT_PROCESS: {
+        int fd;
+        return phase == START ? ct_process_sentinel((ct_process *)e->object, &fd) : 0;
+    }
     default:
         return CT_EINVAL;
     }
@@ -46,9 +59,36 @@ static bool ready(const ct_waitable *e)
         return ct__sem_ready(e->object);
     case CT_WAIT_THREAD:
         return ct__thread_ended(e->object);
+    case CT_WAIT_PROCESS:
+        return !ct_process_is_alive((ct_process *)e->object);
     default:
         return false;
     }
+}
+
+/* Sleep until notified, a process ends, the deadline or an interrupt:
+ * poll the watcher's eventfd and every process's sentinel. */
+static int poll_processes(struct ct__watcher *w, const ct_waitable *set, size_t n,
+                          ct__deadline dl)
+{
+    struct pollfd stack[16], *fds = n + 1 <= 16 ? stack : malloc((n + 1) * sizeof *fds);
+    if (!fds)
+        return CT_ENOMEM;
+    size_t k = 0;
+    fds[k++] = (struct pollfd){.fd = w->fd, .events = POLLIN};
+    for (size_t i = 0; i < n; i++) {
+        int fd;
+        if (set[i].kind == CT_WAIT_PROCESS &&
+            ct_process_sentinel((ct_process *)set[i].object, &fd) == 0)
+            fds[k++] = (struct pollfd){.fd = fd, .events = POLLIN};
+    }
+    int rc = ct__park_wait_fds(fds, k, dl, CT__PARK_INTERRUPTIBLE, set, "many");
+    uint64_t drained;
+    ssize_t r = read(w->fd, &drained, sizeof drained); /* non-blocking */
+    (void)r;
+    if (fds != stack)
+        free(fds);
+    return rc;
 }
 
 static int wait_many(ct_waitable *set, size_t n, bool all, size_t *first, double timeout)
@@ -63,7 +103,14 @@ static int wait_many(ct_waitable *set, size_t n, bool all, size_t *first, double
     struct ct__watch *nodes = calloc(n ? n : 1, sizeof *nodes);
     if (!nodes)
         return CT_ENOMEM;
-    struct ct__watcher w = {0};
+    struct ct__watcher w = {.fd = -1};
+    bool processes = false;
+    for (size_t i = 0; i < n; i++)
+        processes |= set[i].kind == CT_WAIT_PROCESS;
+    if (processes && (w.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+        free(nodes);
+        return CT_ENORES;
+    }
     for (size_t i = 0; i < n; i++)
         ct__watch_add(&nodes[i], set[i].object, &w);
     size_t started = 0;
@@ -85,14 +132,17 @@ static int wait_many(ct_waitable *set, size_t n, bool all, size_t *first, double
             rc = CT_ETIMEDOUT;
             break;
         }
-        rc = ct__park_wait(&w.seq, seq, dl, CT__PARK_INTERRUPTIBLE, set, "many");
-        if (rc != CT_EINTERRUPTED && rc != CT_EINTR)
-            rc = 0;
+        rc = processes ? poll_processes(&w, set, n, dl)
+                       : ct__park_wait(&w.seq, seq, dl, CT__PARK_INTERRUPTIBLE, set, "many");
+        if (rc == CT_ETIMEDOUT)
+            rc = 0; /* the loop looks once more, then reports the timeout */
     }
     for (size_t i = 0; i < started; i++)
         watch(&set[i], STOP);
     for (size_t i = 0; i < n; i++)
         ct__watch_remove(&nodes[i]);
+    if (w.fd >= 0)
+        close(w.fd);
     free(nodes);
     return rc;
 }

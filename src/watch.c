@@ -2,6 +2,7 @@
 #include "watch.h"
 
 #include <pthread.h>
+#include <unistd.h>
 
 #include "fork.h"
 #include "park.h"
@@ -62,6 +63,11 @@ void ct__watch_notify_slow(const void *object)
          * still there. */
         atomic_fetch_add_explicit(&n->watcher->seq, 1, memory_order_release);
         ct__park_wake(&n->watcher->seq, 1, 0);
+        if (n->watcher->fd >= 0) {
+            uint64_t one = 1;
+            ssize_t w = write(n->watcher->fd, &one, sizeof one); /* non-blocking */
+            (void)w;
+        }
     }
     pthread_mutex_unlock(&mutex);
 }

@@ -24,6 +24,8 @@
 
 struct ct__watcher {
     _Atomic uint32_t seq; /* bumped by every notify; the watcher parks on it */
+    int fd;               /* an eventfd notify also writes to, or -1: for a
+                             watcher that polls descriptors (processes) */
 };
 
 struct ct__watch {

@@ -2,6 +2,7 @@
  * concurrent.futures.wait for futures and select() for descriptors; the
  * names say the behaviour. */
 #include <string.h>
+#include <unistd.h>
 
 #include "support.h"
 
@@ -224,6 +225,52 @@ START_TEST(test_wait_any_stress)
 }
 END_TEST
 
+/* A process ending wakes a wait on it; its sentinel sits beside the
+ * objects' words. The child exits once the parent closes a pipe. */
+static int read_until_closed(void *arg)
+{
+    int *fds = arg;
+    close(fds[1]); /* the child's copy of the write end */
+    char c;
+    while (read(fds[0], &c, 1) > 0)
+        ;
+    return 3;
+}
+
+static void close_fd(void *arg, int i)
+{
+    (void)i;
+    close(*(int *)arg);
+}
+
+START_TEST(test_wait_any_process_ends)
+{
+    CT_SKIP_IF(ct_under_tsan(), "fork with threads under ThreadSanitizer");
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    ck_assert_ct(ct_event_init(&e1, 0));
+    ct_process *p;
+    ck_assert_ct(ct_process_new(&p, &(ct_process_opts){.target = read_until_closed,
+                                                       .arg = fds,
+                                                       .start_method = CT_START_FORK}));
+    ct_waitable set[2] = {CT_ON_EVENT(&e1), CT_ON_PROCESS(p)};
+    ck_assert_ct_err(ct_wait_any(set, 2, NULL, 0), CT_ENOTSTARTED);
+    ck_assert_ct(ct_process_start(p));
+    close(fds[0]);
+    ck_assert_ct_err(ct_wait_any(set, 2, NULL, 0.05), CT_ETIMEDOUT);
+    bunch *b = bunch_start(close_fd, &fds[1], 1);
+    size_t first;
+    ck_assert_ct(ct_wait_any(set, 2, &first, 30));
+    ck_assert_uint_eq(first, 1);
+    bunch_join(b);
+    ck_assert_int_eq(ct_process_exitcode(p), 3);
+    /* An Event set while the set holds a process still wakes the wait. */
+    ck_assert_ct(ct_event_set(&e1));
+    ck_assert_ct(ct_wait_all(set, 2, 0));
+    ct_process_unref(p);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("wait");
@@ -235,6 +282,7 @@ static Suite *make_suite(void)
     CT_ADD_TEST(s, test_wait_refuses_bad_sets, 10);
     CT_ADD_TEST(s, test_wait_any_interrupted, 10);
     CT_ADD_TEST(s, test_wait_any_stress, 30);
+    CT_ADD_TEST(s, test_wait_any_process_ends, 40);
     return s;
 }
 
