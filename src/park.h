@@ -194,6 +194,38 @@ static inline void ct__cpu_relax(void)
 extern _Thread_local int ct__spin_budget __attribute__((tls_model("initial-exec")));
 extern _Thread_local unsigned ct__spin_waits __attribute__((tls_model("initial-exec")));
 
+/*
+ * Spinning is also rationed across the process: at most ct__spin_slots
+ * threads spin at once, where ct__spin_slots is the number of CPUs this
+ * process may run on, minus one. A spinner only helps when the thread it
+ * waits for is running on another CPU; with slots = CPUs - 1 spinners can
+ * never fill every CPU, so at least one CPU is always left to a thread
+ * that does work, and with more waiters than CPUs (the oversubscribed
+ * case) every waiter beyond the slots parks at once instead of burning a
+ * core. On one CPU nobody spins. The count is touched only by threads
+ * that already have to wait (two atomic operations per wait, none on a
+ * path that does not wait).
+ */
+extern _Atomic int ct__spinners;
+extern int ct__spin_slots;
+
+static inline int ct__spin_enter(void)
+{
+    int n = atomic_load_explicit(&ct__spinners, memory_order_relaxed);
+    do {
+        if (n >= ct__spin_slots)
+            return 0;
+        /* relaxed: a count, guarding nothing but CPU time. */
+    } while (!atomic_compare_exchange_weak_explicit(&ct__spinners, &n, n + 1,
+                                                    memory_order_relaxed, memory_order_relaxed));
+    return 1;
+}
+
+static inline void ct__spin_leave(void)
+{
+    atomic_fetch_sub_explicit(&ct__spinners, 1, memory_order_relaxed);
+}
+
 static inline int ct__spin_limit(void)
 {
     int b = ct__spin_budget;
@@ -214,11 +246,14 @@ CT__HIDDEN void ct__yield(void);
 
 #define CT__SPIN_WHILE(cond)                                                                \
     do {                                                                                    \
+        if (!(cond) || !ct__spin_enter())                                                   \
+            break;                                                                          \
         int ct__lim = ct__spin_limit(), ct__i = 0;                                          \
         while (ct__i < ct__lim && (cond)) {                                                 \
             ct__cpu_relax();                                                                \
             ct__i++;                                                                        \
         }                                                                                   \
+        ct__spin_leave();                                                                   \
         ct__spin_paid_off(ct__i < ct__lim);                                                 \
         if (ct__i == ct__lim)                                                               \
             ct__yield();                                                                    \
