@@ -59,7 +59,8 @@
  * consistent too, so one of the two sides sees the other: no lost
  * wake-up, and an operation nobody waits for reads one shared word and
  * writes none. The short waits for a claimed slot park on the same words
- * (not interruptible: the operation is already committed).
+ * (not interruptible: the operation is already committed); that is why
+ * every engine notifies inside its own put and get, whoever calls it.
  *
  * Task accounting: unfinished = puts - done, where puts is read from
  * `tail` (every claimed position is filled) and `done` counts task_done
@@ -250,6 +251,7 @@ static int ring_put(struct ct_queue *q, void *item)
     /* seq_cst: pairs with a waiting consumer's flag (WAIT_FOR_SLOT), and
      * release: the item is published with it. */
     atomic_store_explicit(&s->seq, t + 1, memory_order_seq_cst);
+    notify(&q->not_empty);
     return 0;
 }
 
@@ -284,6 +286,7 @@ static int ring_get(struct ct_queue *q, void **item)
     *item = s->item;
     /* seq_cst: pairs with a waiting producer's flag (WAIT_FOR_SLOT). */
     atomic_store_explicit(&s->seq, h + q->cap, memory_order_seq_cst);
+    notify(&q->not_full);
     return 0;
 }
 
@@ -370,6 +373,7 @@ static int seg_put(struct ct_queue *q, void *item, void *aux)
             s->aux = aux;
             /* seq_cst: pairs with a consumer waiting for this slot. */
             atomic_fetch_or_explicit(&s->state, WRITTEN, memory_order_seq_cst);
+            notify(&q->not_empty);
             if (fresh)
                 retire_block(q, fresh);
             return 0;
@@ -495,6 +499,8 @@ static int heap_put(struct ct_queue *q, void *item)
         atomic_store_explicit(&q->hcount, n + 1, memory_order_seq_cst);
     }
     drop(&q->heap_lock);
+    if (rc == 0)
+        notify(&q->not_empty);
     return rc;
 }
 
@@ -508,6 +514,8 @@ static int heap_get(struct ct_queue *q, void **item)
         rc = atomic_load_explicit(&q->state, memory_order_relaxed) != OPEN ? CT_ESHUTDOWN
                                                                             : CT_EEMPTY;
     drop(&q->heap_lock);
+    if (rc == 0)
+        notify(&q->not_full);
     return rc;
 }
 
@@ -614,10 +622,8 @@ static void drop_item(struct ct_queue *q, void *item)
 static void drain(struct ct_queue *q)
 {
     void *item;
-    while (try_get(q, &item) == 0) {
+    while (try_get(q, &item) == 0)
         drop_item(q, item);
-        notify(&q->not_full);
-    }
 }
 
 /* ---- life ---- */
@@ -793,10 +799,6 @@ int ct_queue_put(ct_queue *q, void *item, double timeout)
     int have_dl = 0;
     for (;;) {
         int rc = try_put(q, item);
-        if (rc == 0) {
-            notify(&q->not_empty);
-            return 0;
-        }
         if (rc != CT_EFULL)
             return rc;
         if (timeout == 0)
@@ -829,10 +831,8 @@ int ct_queue_get(ct_queue *q, void **item, double timeout)
             if (CT__UNLIKELY(atomic_load_explicit(&q->state, memory_order_seq_cst) ==
                              IMMEDIATE)) {
                 drop_item(q, *item);
-                notify(&q->not_full);
                 continue;
             }
-            notify(&q->not_full);
             return 0;
         }
         if (rc == CT_ESHUTDOWN)
@@ -974,10 +974,7 @@ int ct__fifo_new(ct_queue **out)
 
 int ct__fifo_put2(ct_queue *q, void *a, void *b)
 {
-    int rc = seg_put(q, a, b);
-    if (rc == 0)
-        notify(&q->not_empty);
-    return rc;
+    return seg_put(q, a, b);
 }
 
 int ct__fifo_get2(ct_queue *q, void **a, void **b)
