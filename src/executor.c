@@ -10,13 +10,16 @@
  *
  * Workers. `idle` packs two counts into one word: workers that are idle
  * (low half) and claims that submits made on them (high half). A worker
- * that finds no task counts itself idle, spins a little (park.h's
- * spinning rules) and then sleeps: it counts itself in `sleepers` and
+ * that finds no task counts itself idle, spins a little if no other idle
+ * worker is spinning (and park.h's rules allow), and then sleeps: it counts itself in `sleepers` and
  * parks on `work_seq`. A submit claims an idle worker if there is one
  * (idle--, claims++), else starts a new worker while fewer than
  * max_workers exist (Python's idle-worker reuse and lazy start), after
  * it queued the task, so that a new worker finds it; then, only if
- * `sleepers` is not 0, it bumps `work_seq` and wakes one sleeper. A worker that gets a task takes back a claim if
+ * `sleepers` is not 0 and no idle worker is spinning (`spinner`), it
+ * bumps `work_seq` and wakes one sleeper. A worker that takes a task
+ * with more queued behind it does the same, so a burst of submits wakes
+ * the sleepers one by one rather than all from the submitter. A worker that gets a task takes back a claim if
  * there is one, else its own idle count. A worker that ran a task with a
  * future counts itself idle before it publishes the result when the
  * queue is empty, so that whoever waits for the result and submits again
@@ -80,6 +83,7 @@ struct ct_executor {
     /* Touched by submits and workers. */
     _Alignas(64) _Atomic uint64_t idle; /* claims << 32 | idle workers */
     _Atomic int sleepers;               /* workers that may be parked on work_seq */
+    _Atomic int spinner;                /* 1 while an idle worker spins for work */
     _Atomic uint32_t work_seq;
     _Atomic int flags;    /* SHUTDOWN, BROKEN */
     _Atomic int nthreads; /* workers started (written under lock) */
@@ -311,14 +315,35 @@ static void fail_queued(struct ct_executor *ex)
     }
 }
 
+/* After a task was queued (or taken with more behind it): wake one
+ * sleeping worker, unless an idle worker is spinning and will take it.
+ * seq_cst: after the queue claim; pairs with wait_for_work, where the
+ * spinner clears its flag, counts itself a sleeper and then looks at the
+ * queue, all sequentially consistent: a submit that saw the flag set is
+ * seen by that last look. */
+static void wake_one_if_needed(struct ct_executor *ex)
+{
+    if (atomic_load_explicit(&ex->sleepers, memory_order_seq_cst) != 0 &&
+        !atomic_load_explicit(&ex->spinner, memory_order_seq_cst))
+        wake_workers(ex, 1);
+}
+
 /* Sleep until there may be work (or shutdown). */
 static void wait_for_work(struct ct_executor *ex)
 {
     uint32_t seq = atomic_load_explicit(&ex->work_seq, memory_order_acquire);
-    CT__SPIN_WHILE(ct__fifo_empty(ex->tasks) &&
-                   atomic_load_explicit(&ex->work_seq, memory_order_relaxed) == seq);
-    if (!ct__fifo_empty(ex->tasks))
-        return;
+    /* One idle worker spins, the others sleep at once: a second spinner
+     * would only take a CPU (and a spinning slot, park.h) from the
+     * submitter, or from a caller waiting for a result. */
+    int none = 0;
+    if (atomic_compare_exchange_strong_explicit(&ex->spinner, &none, 1, memory_order_seq_cst,
+                                                memory_order_relaxed)) {
+        CT__SPIN_WHILE(ct__fifo_empty(ex->tasks) &&
+                       atomic_load_explicit(&ex->work_seq, memory_order_relaxed) == seq);
+        atomic_store_explicit(&ex->spinner, 0, memory_order_seq_cst);
+        if (!ct__fifo_empty(ex->tasks))
+            return;
+    }
     /* seq_cst: counted, then the queue and the flags looked at again (in
      * the loop): pairs with the submit's claim-then-read of `sleepers`
      * and with shutdown's flags-then-bump. */
@@ -384,6 +409,8 @@ static int worker_main(void *arg)
                 take_back_idle(ex);
                 idle = false;
             }
+            if (!ct__fifo_empty(ex->tasks)) /* more behind it: pass the word on */
+                wake_one_if_needed(ex);
             run_task(ex, me, a, b, &idle);
             continue;
         }
@@ -493,9 +520,7 @@ int ct_executor_submit(ct_executor *ex, ct_task_fn fn, void *arg, ct_future **ou
         }
         return rc == CT_ESHUTDOWN ? refused(ex) : rc;
     }
-    /* seq_cst: after the queue claim; pairs with wait_for_work. */
-    if (atomic_load_explicit(&ex->sleepers, memory_order_seq_cst) != 0)
-        wake_workers(ex, 1);
+    wake_one_if_needed(ex);
     if (out)
         *out = f;
     return 0;
