@@ -244,9 +244,21 @@ static inline void ct__spin_paid_off(int yes)
 
 CT__HIDDEN void ct__yield(void);
 
+/* How long (in pause instructions) a waiter polls for a spinning slot
+ * before it parks: in a hand-off, the thread it is about to wait for is
+ * still leaving its own slot (it saw its wait end a moment ago). */
+#define CT__SPIN_SLOT_WAIT 48
+
 #define CT__SPIN_WHILE(cond)                                                                \
     do {                                                                                    \
-        if (!(cond) || !ct__spin_enter())                                                   \
+        if (!(cond))                                                                        \
+            break;                                                                          \
+        int ct__in = ct__spin_enter();                                                      \
+        for (int ct__w = 0; !ct__in && ct__w < CT__SPIN_SLOT_WAIT && (cond); ct__w++) {     \
+            ct__cpu_relax();                                                                \
+            ct__in = ct__spin_enter();                                                      \
+        }                                                                                   \
+        if (!ct__in)                                                                        \
             break;                                                                          \
         int ct__lim = ct__spin_limit(), ct__i = 0;                                          \
         while (ct__i < ct__lim && (cond)) {                                                 \
