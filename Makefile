@@ -7,6 +7,7 @@
 #   make test V=tsan     one run (V = plain | tsan | asan | lot)
 #   make bench           the comparison benchmark
 #   make install PREFIX=/usr/local [LIBDIR=$(PREFIX)/lib] [DESTDIR=...]
+#   make abi             rewrite abi/cthreading.symbols (exported symbols)
 
 V        ?= plain
 CC       ?= cc
@@ -14,6 +15,8 @@ PREFIX   ?= /usr/local
 LIBDIR   ?= $(PREFIX)/lib
 VERSION  := $(shell sed -n "s/^#define CT_VERSION_STRING \"\(.*\)\"/\1/p" include/cthreading/version.h)
 SOMAJOR  := 0
+MAJOR    := $(word 1,$(subst ., ,$(VERSION)))
+MINOR    := $(word 2,$(subst ., ,$(VERSION)))
 BUILD    ?= build/$(V)
 
 WARN     := -Wall -Wextra -Wpedantic -Werror
@@ -44,7 +47,7 @@ EXAMPLES := $(EX_SRCS:examples/%.c=$(BUILD)/examples/%)
 TEST_CFLAGS := -Isrc -Itests -DCT_BUILD_DIR='"$(abspath $(BUILD))"'
 CHECK_FLAGS = $(shell pkg-config --cflags --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
 
-.PHONY: all lib demo check test tests examples bench install uninstall clean
+.PHONY: all lib demo check test tests examples bench install uninstall clean abi
 .SUFFIXES:
 
 all: lib
@@ -74,11 +77,11 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/tests/support.o $(STATIC) tests/support.h $
 
 $(BUILD)/progs/%: tests/progs/%.c $(STATIC) $(HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) $< $(STATIC) $(LDFLAGS_ALL) $(LIBS) -o $@
+	$(CC) $(CFLAGS_ALL) $< $(STATIC) $(LDFLAGS_ALL) -rdynamic $(LIBS) -o $@
 
 $(BUILD)/examples/%: examples/%.c $(STATIC) $(HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) $< $(STATIC) $(LDFLAGS_ALL) $(LIBS) -o $@
+	$(CC) $(CFLAGS_ALL) $< $(STATIC) $(LDFLAGS_ALL) -rdynamic $(LIBS) -o $@
 
 tests: $(TESTS) $(PROGS) $(EXAMPLES)
 examples: $(EXAMPLES)
@@ -106,10 +109,24 @@ install: lib
 	ln -sf libcthreading.so.$(SOMAJOR) $(DESTDIR)$(LIBDIR)/libcthreading.so
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@VERSION@|$(VERSION)|' \
 	    cthreading.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/cthreading.pc
+	install -d $(DESTDIR)$(LIBDIR)/cmake/cthreading
+	for f in cthreadingConfig cthreadingConfigVersion; do \
+	    sed -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(PREFIX)/include|' \
+	        -e 's|@VERSION@|$(VERSION)|' -e 's|@SOMAJOR@|$(SOMAJOR)|' \
+	        -e 's|@MAJOR@|$(MAJOR)|' -e 's|@MINOR@|$(MINOR)|' \
+	        cmake/$$f.cmake.in > $(DESTDIR)$(LIBDIR)/cmake/cthreading/$$f.cmake; \
+	done
 
 uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/include/cthreading $(DESTDIR)$(PREFIX)/include/cthreading.h
 	rm -f $(DESTDIR)$(LIBDIR)/libcthreading.* $(DESTDIR)$(LIBDIR)/pkgconfig/cthreading.pc
+	rm -rf $(DESTDIR)$(LIBDIR)/cmake/cthreading
+
+# Rewrite abi/cthreading.symbols from the library just built (after a
+# deliberate API change; make check compares the two).
+abi: lib
+	nm -D --defined-only $(BUILD)/libcthreading.so | awk '$$2 ~ /^[TDBRVW]$$/ {print $$3}' | \
+	    sort > abi/cthreading.symbols
 
 clean:
 	rm -rf build

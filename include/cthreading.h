@@ -18,6 +18,8 @@
 #include "cthreading/timer.h"
 #include "cthreading/local.h"
 #include "cthreading/interrupt.h"
+#include "cthreading/diag.h"
+#include "cthreading/wait.h"
 #include "cthreading/queue.h"
 #include "cthreading/future.h"
 #include "cthreading/executor.h"

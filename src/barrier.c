@@ -46,7 +46,10 @@ int ct_barrier_init(ct_barrier *barrier, const ct_barrier_opts *opts)
 
 int ct_barrier_destroy(ct_barrier *barrier)
 {
-    return atomic_load_explicit(&B(barrier)->count, memory_order_relaxed) ? CT_ESTATE : 0;
+    if (atomic_load_explicit(&B(barrier)->count, memory_order_relaxed))
+        return CT_ESTATE;
+    ct__diag_forget(barrier);
+    return 0;
 }
 
 /* The state is written under the lock but also read without it (n_waiting,

@@ -70,6 +70,7 @@ int ct_condition_init(ct_condition *cond, const ct_condition_opts *opts)
         c->kind = CT__COND_RLOCK;
     }
     c->park_flags = pf;
+    ct__diag_forget(c);
     c->waiters = (struct ct__list){0};
     atomic_init(&c->seq, 0);
     atomic_init(&c->list_lock, 0);
@@ -82,7 +83,10 @@ int ct_condition_destroy(ct_condition *cond)
     list_lock(c);
     int busy = c->waiters.head != NULL;
     list_unlock(c);
-    return busy ? CT_ESTATE : 0;
+    if (busy)
+        return CT_ESTATE;
+    ct__diag_forget(c);
+    return 0;
 }
 
 static struct ct__rlock *rlock_of(struct ct__condition *c)
@@ -94,7 +98,7 @@ int ct_condition_acquire(ct_condition *cond, double timeout)
 {
     struct ct__condition *c = C(cond);
     if (c->kind == CT__COND_LOCK)
-        return ct__lock_acquire(c->lock, timeout);
+        return ct__lock_acquire_tracked(c->lock, c->lock, timeout, __builtin_return_address(0));
     return ct_rlock_acquire((ct_rlock *)(void *)rlock_of(c), timeout);
 }
 
@@ -102,7 +106,7 @@ int ct_condition_release(ct_condition *cond)
 {
     struct ct__condition *c = C(cond);
     if (c->kind == CT__COND_LOCK)
-        return ct__lock_release(c->lock);
+        return ct_lock_release(c->lock);
     return ct_rlock_release((ct_rlock *)(void *)rlock_of(c));
 }
 
@@ -117,6 +121,7 @@ static bool held(struct ct__condition *c)
 static uint32_t release_save(struct ct__condition *c)
 {
     if (c->kind == CT__COND_LOCK) {
+        ct__diag_released(c->lock);
         ct__lock_release(c->lock);
         return 1;
     }
@@ -125,9 +130,10 @@ static uint32_t release_save(struct ct__condition *c)
 
 static void acquire_restore(struct ct__condition *c, uint32_t saved)
 {
-    if (c->kind == CT__COND_LOCK)
+    if (c->kind == CT__COND_LOCK) {
         ct__lock_acquire_forever(c->lock);
-    else
+        ct__diag_reacquired(c->lock);
+    } else
         ct__rlock_restore(rlock_of(c), saved);
 }
 

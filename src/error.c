@@ -34,6 +34,8 @@ static const struct entry table[] = {
     [CT_ESTATE - CT_EBASE_] = {"CT_ESTATE", "operation not valid in the object's current state"},
     [CT_EINTERRUPTED - CT_EBASE_] = {"CT_EINTERRUPTED", "wait interrupted by ct_thread_interrupt"},
     [CT_EINTR - CT_EBASE_] = {"CT_EINTR", "wait interrupted by a signal"},
+    [CT_EDESTROYED - CT_EBASE_] = {"CT_EDESTROYED", "the object was destroyed"},
+    [CT_ENORES - CT_EBASE_] = {"CT_ENORES", "the system is out of a resource (file descriptors)"},
 };
 
 _Static_assert(sizeof table / sizeof table[0] == CT_ELAST_ - CT_EBASE_, "one entry per code");

@@ -63,6 +63,7 @@
 #include "fork.h"
 #include "future_internal.h"
 #include "park.h"
+#include "prim.h"
 #include "queue_internal.h"
 #include "thread_internal.h"
 
@@ -110,12 +111,12 @@ static struct ct_executor *of(struct ct__node *n)
 
 static void lock(struct ct_executor *ex)
 {
-    ct_lock_acquire(&ex->lock, CT_FOREVER);
+    ct__lock_take(&ex->lock);
 }
 
 static void unlock(struct ct_executor *ex)
 {
-    ct_lock_release(&ex->lock);
+    ct__lock_give(&ex->lock);
 }
 
 static void *fn_word(ct_task_fn fn)
@@ -135,10 +136,10 @@ static ct_task_fn word_fn(void *w)
 static void shutdown_all_at_exit(void *arg)
 {
     (void)arg;
-    ct_lock_acquire(&all_lock, CT_FOREVER);
+    ct__lock_take(&all_lock);
     CT__LIST_FOREACH(it, &all)
     ct_executor_shutdown(of(it), 0);
-    ct_lock_release(&all_lock);
+    ct__lock_give(&all_lock);
 }
 
 static void register_exit_hook(void)
@@ -183,9 +184,9 @@ int ct_executor_new(ct_executor **out, const ct_executor_opts *opts)
     ex->initializer = opts->initializer;
     ex->initarg = opts->initarg;
     pthread_once(&exit_once, register_exit_hook);
-    ct_lock_acquire(&all_lock, CT_FOREVER);
+    ct__lock_take(&all_lock);
     ct__list_push_front(&all, &ex->link);
-    ct_lock_release(&all_lock);
+    ct__lock_give(&all_lock);
     *out = ex;
     return 0;
 }
@@ -241,9 +242,9 @@ static void drop_life(struct ct_executor *ex)
 {
     if (atomic_fetch_sub_explicit(&ex->life, 1, memory_order_acq_rel) != 1)
         return;
-    ct_lock_acquire(&all_lock, CT_FOREVER);
+    ct__lock_take(&all_lock);
     ct__list_unlink(&all, &ex->link);
-    ct_lock_release(&all_lock);
+    ct__lock_give(&all_lock);
     free_executor(ex);
 }
 
@@ -685,7 +686,7 @@ int ct_executor_map(ct_executor *ex, ct_task_fn fn, void *const *args, size_t n,
 
 static void fork_prepare(void)
 {
-    ct_lock_acquire(&all_lock, CT_FOREVER);
+    ct__lock_take(&all_lock);
     CT__LIST_FOREACH(it, &all)
     lock(of(it));
 }
@@ -694,7 +695,7 @@ static void fork_parent(void)
 {
     CT__LIST_FOREACH(it, &all)
     unlock(of(it));
-    ct_lock_release(&all_lock);
+    ct__lock_give(&all_lock);
 }
 
 static void keep_inherited(void *a, void *b, void *ctx)
@@ -743,14 +744,4 @@ static void fork_child(void)
     ct_lock_init(&all_lock, 0);
 }
 
-static struct ct__fork_hooks fork_hooks = {
-    .level = CT__FORK_EXECUTOR,
-    .prepare = fork_prepare,
-    .parent = fork_parent,
-    .child = fork_child,
-};
-
-__attribute__((constructor)) static void executor_init(void)
-{
-    ct__fork_register(&fork_hooks);
-}
+CT__FORK_HOOKS(CT__FORK_EXECUTOR, fork_prepare, fork_parent, fork_child)

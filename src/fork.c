@@ -42,7 +42,7 @@ static void child(void)
     for (struct ct__fork_hooks *h = hooks; h; h = h->next)
         if (h->child)
             h->child();
-    pthread_mutex_init(&hooks_mutex, NULL);
+    pthread_mutex_unlock(&hooks_mutex); /* taken by this thread in prepare */
 }
 
 static void install(void)

@@ -18,9 +18,11 @@
 
 enum {
     CT__FORK_PARK = 10,     /* thread ids, the parking lot */
+    CT__FORK_WATCH = 15,    /* the table of watch nodes (waiting on many) */
     CT__FORK_THREADS = 20,  /* the thread registry, hooks, exit handlers */
     CT__FORK_LOCAL = 30,    /* thread-local tables */
     CT__FORK_EXECUTOR = 40, /* the executor registry and every executor */
+    CT__FORK_DIAG = 50,     /* the diagnostics side table, the dump helper */
 };
 
 struct ct__fork_hooks {
@@ -34,6 +36,15 @@ struct ct__fork_hooks {
 /* Register hooks (a static struct, never freed); safe from constructors
  * in any order. */
 CT__HIDDEN void ct__fork_register(struct ct__fork_hooks *h);
+
+/* Define a file's hooks and register them when the library loads. */
+#define CT__FORK_HOOKS(lvl, pre, par, chi)                                                  \
+    static struct ct__fork_hooks ct__fork_hooks_ = {                                        \
+        .level = (lvl), .prepare = (pre), .parent = (par), .child = (chi)};                 \
+    __attribute__((constructor)) static void ct__fork_hooks_register_(void)                 \
+    {                                                                                       \
+        ct__fork_register(&ct__fork_hooks_);                                                \
+    }
 
 /* A number that changes in every forked child (0 in the first process):
  * objects note it to tell that they were inherited across a fork. */

@@ -42,6 +42,7 @@
 #include "cthreading/lock.h"
 #include "future_internal.h"
 #include "park.h"
+#include "prim.h"
 #include "queue_internal.h"
 
 enum { PENDING, RUNNING, CANCELLED, FINISHED };
@@ -237,21 +238,21 @@ static bool is_done(uint32_t state)
 
 static void take(ct_future *f)
 {
-    ct_lock_acquire(&f->lock, CT_FOREVER);
+    ct__lock_take(&f->lock);
 }
 
 static void give(ct_future *f)
 {
-    ct_lock_release(&f->lock);
+    ct__lock_give(&f->lock);
 }
 
 
 static void waiter_push(struct waiter *w, ct_future *f)
 {
-    ct_lock_acquire(&w->lock, CT_FOREVER);
+    ct__lock_take(&w->lock);
     w->order[w->norder++] = f;
     atomic_fetch_add_explicit(&w->seq, 1, memory_order_release);
-    ct_lock_release(&w->lock);
+    ct__lock_give(&w->lock);
     ct__park_wake(&w->seq, 1, 0);
 }
 
@@ -556,9 +557,9 @@ static void group_close(struct group *g)
 
 static size_t completed(struct group *g)
 {
-    ct_lock_acquire(&g->w.lock, CT_FOREVER);
+    ct__lock_take(&g->w.lock);
     size_t n = g->w.norder;
-    ct_lock_release(&g->w.lock);
+    ct__lock_give(&g->w.lock);
     return n;
 }
 

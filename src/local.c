@@ -29,6 +29,7 @@
 #include "fork.h"
 #include "local.h"
 #include "park.h"
+#include "prim.h"
 
 struct slot {
     void *value;
@@ -65,12 +66,12 @@ static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 
 static void take(void)
 {
-    ct_lock_acquire(&lock, CT_FOREVER);
+    ct__lock_take(&lock);
 }
 
 static void give(void)
 {
-    ct_lock_release(&lock);
+    ct__lock_give(&lock);
 }
 
 static void thread_gone(void *p)
@@ -372,14 +373,4 @@ static void fork_child(void)
     ct_lock_init(&lock, 0);
 }
 
-static struct ct__fork_hooks fork_hooks = {
-    .level = CT__FORK_LOCAL,
-    .prepare = fork_prepare,
-    .parent = fork_parent,
-    .child = fork_child,
-};
-
-__attribute__((constructor)) static void local_init(void)
-{
-    ct__fork_register(&fork_hooks);
-}
+CT__FORK_HOOKS(CT__FORK_LOCAL, fork_prepare, fork_parent, fork_child)

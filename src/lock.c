@@ -139,6 +139,47 @@ int ct__lock_release(struct ct__lock *l)
     return unlock_fast(l);
 }
 
+/* ---- diagnostics: taken only while tracking is on ---- */
+
+_Atomic unsigned ct__diag_state;
+const struct ct__diag_hooks *_Atomic ct__diag_hooks_ptr;
+
+/* A tracked acquire: the order check first (before this thread can
+ * block), then the acquire itself, then the holding. */
+__attribute__((noinline)) static int tracked_acquire(struct ct__lock *l, const void *object,
+                                                     double timeout, void *caller)
+{
+    const struct ct__diag_hooks *h = ct__diag();
+    if (ct__timeout_ok(timeout))
+        h->before_acquire(object, timeout != 0, caller);
+    int rc = lock_fast(l, timeout);
+    if (rc == 0)
+        h->acquired(object);
+    return rc;
+}
+
+int ct__lock_acquire_tracked(struct ct__lock *l, const void *object, double timeout,
+                             void *caller)
+{
+    if (CT__UNLIKELY(ct__diag_tracking()))
+        return tracked_acquire(l, object, timeout, caller);
+    return lock_fast(l, timeout);
+}
+
+void ct__diag_released(const void *object)
+{
+    if (CT__UNLIKELY(ct__diag_tracking()))
+        ct__diag()->released(object);
+}
+
+void ct__diag_reacquired(const void *object)
+{
+    if (CT__UNLIKELY(ct__diag_tracking())) {
+        ct__diag()->before_acquire(object, true, NULL);
+        ct__diag()->acquired(object);
+    }
+}
+
 int ct_lock_init(ct_lock *lock, unsigned flags)
 {
     struct ct__lock *l = L(lock);
@@ -146,6 +187,7 @@ int ct_lock_init(ct_lock *lock, unsigned flags)
     int rc = ct__park_flags_of(flags, &pf);
     if (rc)
         return rc;
+    ct__diag_forget(lock);
     atomic_init(&l->state, 0);
     l->park_flags = pf;
     return 0;
@@ -153,16 +195,23 @@ int ct_lock_init(ct_lock *lock, unsigned flags)
 
 int ct_lock_destroy(ct_lock *lock)
 {
-    return atomic_load_explicit(&L(lock)->state, memory_order_relaxed) ? CT_ESTATE : 0;
+    if (atomic_load_explicit(&L(lock)->state, memory_order_relaxed))
+        return CT_ESTATE;
+    ct__diag_forget(lock);
+    return 0;
 }
 
 int ct_lock_acquire(ct_lock *lock, double timeout)
 {
+    if (CT__UNLIKELY(ct__diag_tracking()))
+        return tracked_acquire(L(lock), lock, timeout, __builtin_return_address(0));
     return lock_fast(L(lock), timeout);
 }
 
 int ct_lock_release(ct_lock *lock)
 {
+    if (CT__UNLIKELY(ct__diag_tracking()) && ct_lock_locked(lock))
+        ct__diag()->released(lock);
     return unlock_fast(L(lock));
 }
 
@@ -176,7 +225,7 @@ bool ct_lock_locked(const ct_lock *lock)
 int ct_rlock_init(ct_rlock *rlock, unsigned flags)
 {
     struct ct__rlock *r = R(rlock);
-    int rc = ct_lock_init((ct_lock *)(void *)&r->lock, flags);
+    int rc = ct_lock_init((ct_lock *)(void *)&r->lock, flags); /* also forgets rlock */
     if (rc)
         return rc;
     atomic_init(&r->owner, 0);
@@ -186,7 +235,10 @@ int ct_rlock_init(ct_rlock *rlock, unsigned flags)
 
 int ct_rlock_destroy(ct_rlock *rlock)
 {
-    return atomic_load_explicit(&R(rlock)->owner, memory_order_relaxed) ? CT_ESTATE : 0;
+    if (atomic_load_explicit(&R(rlock)->owner, memory_order_relaxed))
+        return CT_ESTATE;
+    ct__diag_forget(rlock);
+    return 0;
 }
 
 int ct_rlock_acquire(ct_rlock *rlock, double timeout)
@@ -203,7 +255,9 @@ int ct_rlock_acquire(ct_rlock *rlock, double timeout)
     }
     unsigned tflags = timeout == CT_FOREVER ? 0u : TSAN_TRY;
     TSAN_PRE_LOCK(r, tflags);
-    int rc = lock_fast(&r->lock, timeout);
+    int rc = CT__UNLIKELY(ct__diag_tracking())
+                 ? tracked_acquire(&r->lock, r, timeout, __builtin_return_address(0))
+                 : lock_fast(&r->lock, timeout);
     if (rc) {
         TSAN_POST_LOCK(r, tflags | TSAN_FAILED);
         return rc;
@@ -220,6 +274,7 @@ int ct_rlock_release(ct_rlock *rlock)
     if (atomic_load_explicit(&r->owner, memory_order_relaxed) != ct__self_id())
         return CT_ENOTOWNER;
     if (--r->count == 0) {
+        ct__diag_released(r);
         TSAN_PRE_UNLOCK(r);
         atomic_store_explicit(&r->owner, 0, memory_order_relaxed);
         unlock_fast(&r->lock);
@@ -254,6 +309,7 @@ uint32_t ct__rlock_release_all(struct ct__rlock *r)
 {
     uint32_t count = r->count;
     r->count = 0;
+    ct__diag_released(r);
     TSAN_PRE_UNLOCK(r);
     atomic_store_explicit(&r->owner, 0, memory_order_relaxed);
     unlock_fast(&r->lock);
@@ -268,4 +324,5 @@ void ct__rlock_restore(struct ct__rlock *r, uint32_t count)
     TSAN_POST_LOCK(r, 0);
     atomic_store_explicit(&r->owner, ct__self_id(), memory_order_relaxed);
     r->count = count;
+    ct__diag_reacquired(r);
 }

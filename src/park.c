@@ -40,7 +40,7 @@ static void forget_ids(void)
     atomic_store_explicit(&next_thread_no, 0, memory_order_relaxed);
 }
 
-static struct ct__fork_hooks fork_hooks = {.level = CT__FORK_PARK, .child = forget_ids};
+CT__FORK_HOOKS(CT__FORK_PARK, NULL, NULL, forget_ids)
 
 /* The CPUs this process may run on (its affinity mask, as a container
  * or taskset sets it), else the CPUs online. */
@@ -53,9 +53,8 @@ static int usable_cpus(void)
     return n > 0 ? (int)n : 1;
 }
 
-__attribute__((constructor)) static void park_init(void)
+__attribute__((constructor)) static void spin_init(void)
 {
-    ct__fork_register(&fork_hooks);
     ct__spin_slots = usable_cpus() - 1;
 }
 

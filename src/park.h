@@ -63,6 +63,7 @@ struct ct__wait_record {
     _Atomic uint32_t fd_lock; /* keeps intr_fd open while an interrupter writes to it */
     int eintr;           /* ct_set_interrupt_on_signal; the owner's only */
     _Atomic(void *) backend; /* the parking lot's node of this thread */
+    _Atomic(void *) diag;    /* diagnostics: this thread's list of held locks */
 };
 
 /* Park while *word == expected. Returns 0 (woken, value differed, or

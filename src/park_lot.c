@@ -59,12 +59,11 @@ static void init_buckets(void)
 
 /* The child of fork has only the forking thread: other threads' nodes
  * are gone and their mutexes may have been held. Start afresh. */
-static struct ct__fork_hooks fork_hooks = {.level = CT__FORK_PARK, .child = init_buckets};
+CT__FORK_HOOKS(CT__FORK_PARK, NULL, NULL, init_buckets)
 
 __attribute__((constructor)) static void lot_init(void)
 {
     init_buckets();
-    ct__fork_register(&fork_hooks);
 }
 
 static struct bucket *bucket_of(const void *addr)

@@ -11,6 +11,12 @@
  * system call when nobody sleeps.
  */
 #include "prim.h"
+#include "watch.h"
+
+/* `waiters` counts sleepers in its low half and watchers (threads waiting
+ * on many objects, cthreading/wait.h) in its high half: a release wakes
+ * every sleeper while somebody watches, since a watcher takes no unit. */
+#define WATCHER (1u << 16)
 
 #define S(p) ((struct ct__sem *)(void *)(p))
 
@@ -64,8 +70,14 @@ static int acquire(struct ct__sem *s, double timeout)
 static void wake_for(struct ct__sem *s, int n)
 {
     uint32_t w = atomic_load_explicit(&s->waiters, memory_order_seq_cst);
-    if (CT__UNLIKELY(w != 0))
-        ct__park_wake(&s->value, n < (int)w ? n : (int)w, (int)s->park_flags);
+    if (CT__UNLIKELY(w != 0)) {
+        if (w >= WATCHER) {
+            ct__park_wake(&s->value, CT__WAKE_ALL, (int)s->park_flags & CT__PARK_SHARED);
+            ct__watch_notify(s);
+        } else {
+            ct__park_wake(&s->value, n < (int)w ? n : (int)w, (int)s->park_flags & CT__PARK_SHARED);
+        }
+    }
 }
 
 static int init(struct ct__sem *s, int value, unsigned flags, uint32_t limit)
@@ -76,6 +88,7 @@ static int init(struct ct__sem *s, int value, unsigned flags, uint32_t limit)
     int rc = ct__park_flags_of(flags, &pf);
     if (rc)
         return rc;
+    ct__diag_forget(s);
     atomic_init(&s->value, (uint32_t)value);
     atomic_init(&s->waiters, 0);
     s->park_flags = pf;
@@ -90,7 +103,11 @@ int ct_semaphore_init(ct_semaphore *sem, int value, unsigned flags)
 
 int ct_semaphore_destroy(ct_semaphore *sem)
 {
-    return atomic_load_explicit(&S(sem)->waiters, memory_order_relaxed) ? CT_ESTATE : 0;
+    if (atomic_load_explicit(&S(sem)->waiters, memory_order_relaxed))
+        return CT_ESTATE;
+    ct__diag_forget(sem);
+    S(sem)->park_flags = CT__DESTROYED;
+    return 0;
 }
 
 int ct_semaphore_acquire(ct_semaphore *sem, double timeout)
@@ -126,7 +143,11 @@ int ct_bounded_semaphore_init(ct_bounded_semaphore *sem, int value, unsigned fla
 
 int ct_bounded_semaphore_destroy(ct_bounded_semaphore *sem)
 {
-    return atomic_load_explicit(&S(sem)->waiters, memory_order_relaxed) ? CT_ESTATE : 0;
+    if (atomic_load_explicit(&S(sem)->waiters, memory_order_relaxed))
+        return CT_ESTATE;
+    ct__diag_forget(sem);
+    S(sem)->park_flags = CT__DESTROYED;
+    return 0;
 }
 
 int ct_bounded_semaphore_acquire(ct_bounded_semaphore *sem, double timeout)
@@ -152,4 +173,23 @@ int ct_bounded_semaphore_release(ct_bounded_semaphore *sem, int n)
 int ct_bounded_semaphore_value(const ct_bounded_semaphore *sem)
 {
     return (int)atomic_load_explicit(&S(sem)->value, memory_order_relaxed);
+}
+
+int ct__sem_watch(const void *sem, bool on)
+{
+    struct ct__sem *s = S(sem);
+    if (s->park_flags == CT__DESTROYED)
+        return CT_EDESTROYED;
+    if (s->park_flags & CT__PARK_SHARED)
+        return CT_EINVAL;
+    if (on) /* seq_cst: before the watcher's last look at the value */
+        atomic_fetch_add_explicit(&s->waiters, WATCHER, memory_order_seq_cst);
+    else
+        atomic_fetch_sub_explicit(&s->waiters, WATCHER, memory_order_relaxed);
+    return 0;
+}
+
+bool ct__sem_ready(const void *sem)
+{
+    return atomic_load_explicit(&S(sem)->value, memory_order_acquire) > 0;
 }

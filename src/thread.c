@@ -47,7 +47,9 @@
 #include "fork.h"
 #include "local.h"
 #include "park.h"
+#include "prim.h"
 #include "thread_internal.h"
+#include "watch.h"
 
 enum { NEW = 0, ALIVE = 1, ENDED = 2 };
 enum { KIND_NORMAL, KIND_MAIN, KIND_DUMMY };
@@ -111,12 +113,12 @@ static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
 
 static void locked(ct_lock *l)
 {
-    ct_lock_acquire(l, CT_FOREVER);
+    ct__lock_take(l);
 }
 
 static void unlocked(ct_lock *l)
 {
-    ct_lock_release(l);
+    ct__lock_give(l);
 }
 
 static uint64_t gettid_u64(void)
@@ -306,8 +308,13 @@ static void thread_ends(struct ct_thread *t)
     unlocked(&os_lock);
     reg_remove(t);
     current = NULL;
-    atomic_store_explicit(&t->state, ENDED, memory_order_release);
+    /* The reference for the watchers' sake: they may look at t until
+     * notify returns. */
+    ct_thread_ref(t);
+    atomic_store_explicit(&t->state, ENDED, memory_order_seq_cst);
     ct__park_wake(&t->state, CT__WAKE_ALL, 0);
+    ct__watch_notify(t);
+    ct_thread_unref(t);
     ct_thread_unref(t);
 }
 
@@ -419,6 +426,11 @@ int ct_thread_result(const ct_thread *t)
     if (atomic_load_explicit(&m->state, memory_order_acquire) != ENDED)
         return 0;
     return t->result;
+}
+
+bool ct__thread_ended(const ct_thread *t)
+{
+    return atomic_load_explicit(&((struct ct_thread *)t)->state, memory_order_seq_cst) == ENDED;
 }
 
 bool ct_thread_is_alive(const ct_thread *t)
@@ -679,6 +691,62 @@ int ct_start_new_thread(ct_thread_fn fn, void *arg, uint64_t *ident)
     return rc;
 }
 
+/* ---- states (cthreading/diag.h) ---- */
+
+/* With os_lock held. */
+static enum ct_state state_locked(const struct ct_thread *t)
+{
+    switch (atomic_load_explicit(&((struct ct_thread *)t)->state, memory_order_acquire)) {
+    case NEW:
+        return CT_STATE_NEW;
+    case ENDED:
+        return CT_STATE_TERMINATED;
+    }
+    if (!t->os_alive || !t->record)
+        return CT_STATE_READY; /* started; its OS thread has not begun */
+    return atomic_load_explicit(&t->record->object, memory_order_acquire) ? CT_STATE_BLOCKED
+                                                                           : CT_STATE_RUNNING;
+}
+
+enum ct_state ct_thread_state(const ct_thread *t)
+{
+    locked(&os_lock);
+    enum ct_state s = state_locked(t);
+    unlocked(&os_lock);
+    return s;
+}
+
+const char *ct_state_name(enum ct_state state)
+{
+    static const char *const names[] = {"NEW", "READY", "RUNNING", "BLOCKED", "TERMINATED"};
+    return (unsigned)state < sizeof names / sizeof names[0] ? names[state] : "?";
+}
+
+void ct__thread_visit(void (*fn)(const struct ct__thread_view *v, void *arg), void *arg)
+{
+    /* os_lock before reg_lock, the order fork_prepare takes them in. */
+    locked(&os_lock);
+    locked(&reg_lock);
+    CT__LIST_FOREACH(it, &registry)
+    {
+        struct ct_thread *t = of(it);
+        struct ct__thread_view v = {
+            .thread = t,
+            .name = atomic_load_explicit(&t->name, memory_order_acquire),
+            .ident = atomic_load_explicit(&t->ident, memory_order_relaxed),
+            .native_id = atomic_load_explicit(&t->native_id, memory_order_acquire),
+            .daemon = atomic_load_explicit(&t->daemon, memory_order_relaxed) != 0,
+            .is_main = t->kind == KIND_MAIN,
+            .is_dummy = t->kind == KIND_DUMMY,
+            .state = state_locked(t),
+            .record = t->os_alive ? t->record : NULL,
+        };
+        fn(&v, arg);
+    }
+    unlocked(&reg_lock);
+    unlocked(&os_lock);
+}
+
 /* ---- interrupts (cthreading/interrupt.h) ---- */
 
 int ct_thread_interrupt(ct_thread *t)
@@ -859,12 +927,7 @@ static void fork_child(void)
     main_thread = self;
 }
 
-static struct ct__fork_hooks fork_hooks = {
-    .level = CT__FORK_THREADS,
-    .prepare = fork_prepare,
-    .parent = fork_parent,
-    .child = fork_child,
-};
+CT__FORK_HOOKS(CT__FORK_THREADS, fork_prepare, fork_parent, fork_child)
 
 __attribute__((constructor)) static void threads_init(void)
 {
@@ -875,5 +938,4 @@ __attribute__((constructor)) static void threads_init(void)
     if (!main_thread)
         ct__die("allocating the main thread", 0);
     reg_add(main_thread);
-    ct__fork_register(&fork_hooks);
 }

@@ -2,7 +2,7 @@
 # make check: install what the tests need, then run the whole suite in
 # every build (plain -O2, ThreadSanitizer, AddressSanitizer+UBSan, the
 # portable park backend, and plain built with clang), plus the
-# install/pkg-config test. Ends with one summary line per run and a total;
+# install/pkg-config test and the CMake package test. Ends with one summary line per run and a total;
 # fails if any run fails.
 set -u
 MAKE=${MAKE:-make}
@@ -13,6 +13,7 @@ need=""
 pkg-config --version >/dev/null 2>&1 || need="$need pkg-config"
 pkg-config --exists check 2>/dev/null || need="$need check"
 command -v clang >/dev/null 2>&1 || need="$need clang"
+command -v cmake >/dev/null 2>&1 || need="$need cmake"
 if [ -n "$need" ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "check: installing$need"
@@ -53,14 +54,20 @@ for v in plain tsan asan lot; do
 done
 run clang V=plain CC=clang BUILD=build/clang
 
-echo "== install =="
-if sh tests/install-test.sh "$CC"; then
-    summary="${summary}install: 1 passed, 0 failed, 0 skipped
+# script NAME SCRIPT: one check that is a shell script (pass or fail).
+script() {
+    echo "== $1 =="
+    if sh "$2" "$CC"; then
+        summary="${summary}$1: 1 passed, 0 failed, 0 skipped
 "; total_p=$((total_p + 1))
-else
-    summary="${summary}install: 0 passed, 1 failed, 0 skipped
+    else
+        summary="${summary}$1: 0 passed, 1 failed, 0 skipped
 "; total_f=$((total_f + 1)); status=1
-fi
+    fi
+}
+script abi tests/abi-test.sh
+script install tests/install-test.sh
+script cmake tests/cmake-test.sh
 
 echo
 echo "== summary =="

@@ -99,6 +99,14 @@ START_TEST(test_05_deadlock)
         expect(line);
     }
     expect("  15 of 15 meals eaten, no deadlock\n");
+    /* The lock-order checker: part 1's inversion and part 3's cycle of
+     * five, each reported once, before anything could deadlock. */
+    ck_assert_msg(count("[lock-order checker]\n") == 2, "reports:\n%s", out);
+    expect_n("cthreading: lock-order inversion: a deadlock is possible\n", 2);
+    expect("  thread \"MainThread\" acquires lock \"fork 0\"");
+    expect_n("while holding lock \"fork 4\"", 2);
+    expect("  philosopher 4 eats\n");
+    expect("lock-order reports: 2\n");
 }
 END_TEST
 

@@ -111,6 +111,12 @@ enum ct_error {
     /* KeyboardInterrupt's way out: a signal handler ran during the wait,
      * in a thread that asked for that (ct_set_interrupt_on_signal). */
     CT_EINTR,
+    /* ValueError: the primitive was destroyed (its _destroy was called and
+     * it was not initialised again). */
+    CT_EDESTROYED,
+    /* OSError: the system is out of a resource the call needs (file
+     * descriptors, for an object's readiness descriptor). */
+    CT_ENORES,
     CT_ELAST_
 };
 

@@ -13,7 +13,8 @@
  *
  * Signals: with the futex backend (Linux, the default), ct_event_set,
  * ct_event_clear and ct_event_is_set are async-signal-safe: a signal
- * handler may set an Event that threads wait on. Not with CT_PARK_LOT.
+ * handler may set an Event that threads wait on. Not with CT_PARK_LOT,
+ * and not for an Event that gave out a descriptor (ct_event_fd).
  */
 #ifndef CTHREADING_EVENT_H
 #define CTHREADING_EVENT_H
@@ -55,6 +56,20 @@ CT_API int ct_event_clear(ct_event *ev);
  * once whatever the timeout, even a bad one.
  */
 CT_API int ct_event_wait(ct_event *ev, double timeout);
+
+/*
+ * ct_event_fd - a file descriptor that is readable exactly while the flag
+ * is set, for poll, epoll (level- or edge-triggered), libuv, GLib's main
+ * loop or asyncio, without a helper thread: an eventfd, made on the first
+ * call (later calls return the same one). The Event owns it: do not read
+ * from it or close it; it is closed by ct_event_destroy (or a new
+ * ct_event_init). An Event that never gave one out pays nothing for this.
+ * After the descriptor reports readable, look at the Event (it may have
+ * been cleared meanwhile). Returns 0, CT_EINVAL (a process-shared Event:
+ * not supported), CT_EDESTROYED, CT_ENOMEM, CT_ENORES (no descriptor
+ * left). Does not block.
+ */
+CT_API int ct_event_fd(ct_event *ev, int *fd);
 
 #ifdef __cplusplus
 }

@@ -18,7 +18,8 @@
  *
  * Signals: with the futex backend (Linux, the default), ct_lock_release
  * and ct_lock_acquire with timeout 0 are async-signal-safe: a signal
- * handler may call them. With the portable backend (CT_PARK_LOT) no
+ * handler may call them (not while diagnostics track holders, see
+ * cthreading/diag.h). With the portable backend (CT_PARK_LOT) no
  * function of this header is: waking a sleeper takes a mutex there.
  * A blocking acquire resumes after a signal handler returns, with the
  * same deadline.

@@ -1,0 +1,241 @@
+/* Waiting on many objects (cthreading/wait.h). Python has only
+ * concurrent.futures.wait for futures and select() for descriptors; the
+ * names say the behaviour. */
+#include <string.h>
+
+#include "support.h"
+
+static ct_event e1, e2;
+static ct_semaphore sem;
+
+static void set_e2(void *arg, int i)
+{
+    (void)arg;
+    (void)i;
+    ct_event_set(&e2);
+}
+
+/* None ready: the wait sleeps until one becomes ready, and reports which. */
+static void wait_then_report(void *arg, int i)
+{
+    (void)i;
+    ct_waitable *set = arg;
+    size_t first = 99;
+    ck_assert_ct(ct_wait_any(set, 3, &first, CT_FOREVER));
+    ck_assert_uint_eq(first, 1);
+}
+
+START_TEST(test_wait_any_one_becomes_ready)
+{
+    ck_assert_ct(ct_event_init(&e1, 0));
+    ck_assert_ct(ct_event_init(&e2, 0));
+    ck_assert_ct(ct_semaphore_init(&sem, 0, 0));
+    ct_waitable set[3] = {CT_ON_EVENT(&e1), CT_ON_EVENT(&e2), CT_ON_SEMAPHORE(&sem)};
+    bunch *b = bunch_start(wait_then_report, set, 1);
+    bunch_wait_parked_in(b, 1, "many");
+    bunch_join(bunch_start(set_e2, NULL, 1));
+    bunch_join(b);
+    ck_assert(!set[0].ready && set[1].ready && !set[2].ready);
+    /* Readiness only: the semaphore's units are untouched. */
+    ck_assert_int_eq(ct_semaphore_value(&sem), 0);
+}
+END_TEST
+
+/* Several ready at once: each is marked; *first is the lowest index. */
+START_TEST(test_wait_any_several_ready)
+{
+    ck_assert_ct(ct_event_init(&e1, 0));
+    ck_assert_ct(ct_semaphore_init(&sem, 2, 0));
+    ck_assert_ct(ct_event_init(&e2, 0));
+    ck_assert_ct(ct_event_set(&e2));
+    ct_waitable set[3] = {CT_ON_EVENT(&e1), CT_ON_SEMAPHORE(&sem), CT_ON_EVENT(&e2)};
+    size_t first;
+    ck_assert_ct(ct_wait_any(set, 3, &first, 0));
+    ck_assert_uint_eq(first, 1);
+    ck_assert(!set[0].ready && set[1].ready && set[2].ready);
+    ck_assert_int_eq(ct_semaphore_value(&sem), 2); /* nothing acquired */
+}
+END_TEST
+
+/* None ready until the timeout: CT_ETIMEDOUT after the time asked for. */
+START_TEST(test_wait_any_timeout)
+{
+    ck_assert_ct(ct_event_init(&e1, 0));
+    ck_assert_ct(ct_semaphore_init(&sem, 0, 0));
+    ct_waitable set[2] = {CT_ON_EVENT(&e1), CT_ON_SEMAPHORE(&sem)};
+    double t0 = ct_monotonic();
+    ck_assert_ct_err(ct_wait_any(set, 2, NULL, 0.1), CT_ETIMEDOUT);
+    ck_assert(ct_monotonic() - t0 >= 0.1);
+    ck_assert(!set[0].ready && !set[1].ready);
+    ck_assert_ct_err(ct_wait_any(set, 2, NULL, 0), CT_ETIMEDOUT);
+    ck_assert_ct_err(ct_wait_any(set, 2, NULL, -2), CT_ETIMEOUT);
+    /* The semaphore's watcher count is gone: destroy is allowed. */
+    ck_assert_ct(ct_semaphore_destroy(&sem));
+}
+END_TEST
+
+/* wait_all: returns only when every entry is ready at one look. */
+static int end_quickly(void *arg)
+{
+    return ct_event_wait(arg, CT_FOREVER);
+}
+
+static void release_all(void *arg, int i)
+{
+    (void)i;
+    ct_event *go = arg;
+    ct_event_set(&e1);
+    ct_semaphore_release(&sem, 1);
+    ct_event_set(go);
+}
+
+START_TEST(test_wait_all)
+{
+    static ct_event go;
+    ck_assert_ct(ct_event_init(&go, 0));
+    ck_assert_ct(ct_event_init(&e1, 0));
+    ck_assert_ct(ct_semaphore_init(&sem, 0, 0));
+    ct_thread *t;
+    ck_assert_ct(ct_thread_new(&t, &(ct_thread_opts){.target = end_quickly, .arg = &go}));
+    ck_assert_ct(ct_thread_start(t));
+    ct_waitable set[3] = {CT_ON_EVENT(&e1), CT_ON_SEMAPHORE(&sem), CT_ON_THREAD(t)};
+    ck_assert_ct_err(ct_wait_all(set, 3, 0.05), CT_ETIMEDOUT);
+    bunch *b = bunch_start(release_all, &go, 1);
+    ck_assert_ct(ct_wait_all(set, 3, CT_FOREVER));
+    ck_assert(set[0].ready && set[1].ready && set[2].ready);
+    bunch_join(b);
+    ck_assert_ct(ct_wait_all(set, 0, 0));
+    ct_thread_unref(t);
+}
+END_TEST
+
+/* A thread ending wakes a wait on it. */
+static int wait_for_go(void *arg)
+{
+    return ct_event_wait(arg, CT_FOREVER);
+}
+
+static void end_thread(void *arg, int i)
+{
+    (void)i;
+    ct_event_set(arg);
+}
+
+START_TEST(test_wait_any_thread_ends)
+{
+    static ct_event go;
+    ck_assert_ct(ct_event_init(&go, 0));
+    ck_assert_ct(ct_event_init(&e1, 0));
+    ct_thread *t;
+    ck_assert_ct(ct_thread_new(&t, &(ct_thread_opts){.target = wait_for_go, .arg = &go}));
+    ck_assert_ct(ct_thread_start(t));
+    ct_waitable set[2] = {CT_ON_EVENT(&e1), CT_ON_THREAD(t)};
+    ck_assert_ct_err(ct_wait_any(set, 2, NULL, 0), CT_ETIMEDOUT);
+    bunch *b = bunch_start(end_thread, &go, 1);
+    size_t first;
+    ck_assert_ct(ct_wait_any(set, 2, &first, CT_FOREVER));
+    ck_assert_uint_eq(first, 1);
+    bunch_join(b);
+    ct_thread_unref(t);
+}
+END_TEST
+
+/* Refusals: no entries (any), an unknown kind, a NULL object, a
+ * destroyed primitive, a process-shared one. */
+START_TEST(test_wait_refuses_bad_sets)
+{
+    ck_assert_ct(ct_event_init(&e1, 0));
+    ct_waitable set[1] = {CT_ON_EVENT(&e1)};
+    ck_assert_ct_err(ct_wait_any(set, 0, NULL, 0), CT_EINVAL);
+    set[0] = CT_WAITABLE((ct_wait_kind)77, &e1);
+    ck_assert_ct_err(ct_wait_any(set, 1, NULL, 0), CT_EINVAL);
+    set[0] = CT_ON_EVENT(NULL);
+    ck_assert_ct_err(ct_wait_any(set, 1, NULL, 0), CT_EINVAL);
+    ck_assert_ct(ct_event_destroy(&e1));
+    set[0] = CT_ON_EVENT(&e1);
+    ck_assert_ct_err(ct_wait_any(set, 1, NULL, 0), CT_EDESTROYED);
+    ck_assert_ct(ct_event_init(&e1, 0));
+    ck_assert_ct_err(ct_wait_any(set, 1, NULL, 0), CT_ETIMEDOUT); /* alive again */
+    ck_assert_ct(ct_semaphore_init(&sem, 0, 0));
+    ck_assert_ct(ct_semaphore_destroy(&sem));
+    set[0] = CT_ON_SEMAPHORE(&sem);
+    ck_assert_ct_err(ct_wait_any(set, 1, NULL, 0), CT_EDESTROYED);
+    ct_event shared;
+    ck_assert_ct(ct_event_init(&shared, CT_PSHARED));
+    set[0] = CT_ON_EVENT(&shared);
+    ck_assert_ct_err(ct_wait_any(set, 1, NULL, 0), CT_EINVAL);
+}
+END_TEST
+
+/* An interrupt ends the wait; nothing is left registered. */
+static _Atomic(ct_thread *) waiter;
+static void wait_forever(void *arg, int i)
+{
+    (void)i;
+    atomic_store(&waiter, ct_current_thread());
+    ct_waitable set[2] = {CT_ON_EVENT(&e1), CT_ON_SEMAPHORE(&sem)};
+    *(int *)arg = ct_wait_any(set, 2, NULL, CT_FOREVER);
+}
+
+START_TEST(test_wait_any_interrupted)
+{
+    ck_assert_ct(ct_event_init(&e1, 0));
+    ck_assert_ct(ct_semaphore_init(&sem, 0, 0));
+    int rc = -1;
+    bunch *b = bunch_start(wait_forever, &rc, 1);
+    bunch_wait_parked_in(b, 1, "many");
+    ck_assert_ct(ct_thread_interrupt(atomic_load(&waiter)));
+    bunch_join(b);
+    ck_assert_int_eq(rc, CT_EINTERRUPTED);
+    ck_assert_ct(ct_semaphore_destroy(&sem));
+}
+END_TEST
+
+/* Many waiters and changers: every wait returns, no wake-up is lost. */
+static ct_event evs[4];
+static _Atomic int rounds_done;
+static void many_waiters(void *arg, int i)
+{
+    (void)arg;
+    if (i < 2) {
+        for (int r = 0; r < 300; r++) {
+            ct_waitable set[4] = {CT_ON_EVENT(&evs[0]), CT_ON_EVENT(&evs[1]),
+                                  CT_ON_EVENT(&evs[2]), CT_ON_EVENT(&evs[3])};
+            size_t first;
+            ck_assert_ct(ct_wait_any(set, 4, &first, 10));
+            ck_assert(set[first].ready);
+        }
+        atomic_fetch_add(&rounds_done, 1);
+    } else {
+        for (int r = 0; atomic_load(&rounds_done) < 2; r++) {
+            ct_event_set(&evs[r % 4]);
+            ct_event_clear(&evs[r % 4]);
+        }
+        for (int k = 0; k < 4; k++)
+            ct_event_set(&evs[k]);
+    }
+}
+
+START_TEST(test_wait_any_stress)
+{
+    for (int i = 0; i < 4; i++)
+        ck_assert_ct(ct_event_init(&evs[i], 0));
+    bunch_join(bunch_start(many_waiters, NULL, 3));
+}
+END_TEST
+
+static Suite *make_suite(void)
+{
+    Suite *s = suite_create("wait");
+    CT_ADD_TEST(s, test_wait_any_one_becomes_ready, 10);
+    CT_ADD_TEST(s, test_wait_any_several_ready, 10);
+    CT_ADD_TEST(s, test_wait_any_timeout, 10);
+    CT_ADD_TEST(s, test_wait_all, 10);
+    CT_ADD_TEST(s, test_wait_any_thread_ends, 10);
+    CT_ADD_TEST(s, test_wait_refuses_bad_sets, 10);
+    CT_ADD_TEST(s, test_wait_any_interrupted, 10);
+    CT_ADD_TEST(s, test_wait_any_stress, 30);
+    return s;
+}
+
+CT_TEST_MAIN(make_suite)
