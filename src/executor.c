@@ -13,9 +13,11 @@
  * that finds no task counts itself idle, spins a little if no other idle
  * worker is spinning (and park.h's rules allow), and then sleeps: it counts itself in `sleepers` and
  * parks on `work_seq`. A submit claims an idle worker if there is one
- * (idle--, claims++), else starts a new worker while fewer than
- * max_workers exist (Python's idle-worker reuse and lazy start), after
- * it queued the task, so that a new worker finds it; then, only if
+ * (idle--, claims++) before it queues the task (so the worker cannot
+ * take the task and drop its own idle count first), else starts a new
+ * worker while fewer than max_workers exist (Python's idle-worker reuse
+ * and lazy start), after it queued the task, so that the new worker
+ * finds it; then, only if
  * `sleepers` is not 0 and no idle worker is spinning (`spinner`), it
  * bumps `work_seq` and wakes one sleeper. A worker that takes a task
  * with more queued behind it does the same, so a burst of submits wakes
@@ -293,6 +295,16 @@ static bool claim_idle(struct ct_executor *ex)
 }
 
 
+/* A claim whose task could not be queued. */
+static void unclaim_idle(struct ct_executor *ex)
+{
+    uint64_t v = atomic_load_explicit(&ex->idle, memory_order_relaxed);
+    while (v >= ONE_CLAIM && !atomic_compare_exchange_weak_explicit(
+                                 &ex->idle, &v, v - ONE_CLAIM + 1, memory_order_acq_rel,
+                                 memory_order_relaxed))
+        ;
+}
+
 /* ---- workers ---- */
 
 /* A worker leaves: one less to wait for. */
@@ -508,13 +520,19 @@ int ct_executor_submit(ct_executor *ex, ct_task_fn fn, void *arg, ct_future **ou
     ct_future *f = NULL;
     if (out && !(f = ct__future_take(ex->pool, fn, arg, 2)))
         return CT_ENOMEM;
-    /* Queued first, as Python does: a worker started below finds it. */
+    /* An idle worker is claimed before the task is queued, so that it
+     * cannot take the task and give up its own idle count before the
+     * claim (and a second worker start for nothing); a new worker is
+     * started after, so that it finds the task. */
+    bool claimed = claim_idle(ex);
     void *a = f ? NULL : fn_word(fn), *b = f ? (void *)f : arg;
     int rc = ct__fifo_put2(ex->tasks, a, b);
-    if (rc == 0 && !claim_idle(ex) &&
+    if (rc == 0 && !claimed &&
         atomic_load_explicit(&ex->nthreads, memory_order_acquire) < ex->max_workers)
         rc = grow(ex, a, b);
     if (rc != 0) {
+        if (claimed)
+            unclaim_idle(ex);
         if (f) {
             ct_future_unref(f);
             ct_future_unref(f);
