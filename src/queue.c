@@ -29,7 +29,9 @@
  * that takes a block's last slot allocated the next block before its CAS
  * and links it right after (three stores). A consumer claims a position
  * with a CAS on the head index once the tail shows it claimed, then waits
- * for its WRITTEN bit. Memory safety without hazard pointers: a thread
+ * for its WRITTEN bit (it reads the tail index only once it has caught
+ * up with the last tail a consumer saw). Memory safety without hazard
+ * pointers: a thread
  * dereferences a block only after a CAS proved that its position lies in
  * it, and a block is freed (or kept as the one spare) only when every
  * slot was read: the reader of the last slot starts, and a reader still
@@ -137,6 +139,7 @@ struct ct_queue {
     /* The consumers' line. */
     _Alignas(64) _Atomic uint64_t head;
     _Atomic(struct block *) head_block;
+    _Atomic uint64_t tail_seen; /* SEG: a tail index some consumer read (never ahead) */
     /* Read by every operation, written rarely. */
     _Alignas(64) _Atomic int state;
     _Atomic uint32_t not_empty, not_full, all_done;
@@ -396,14 +399,21 @@ static int seg_get(struct ct_queue *q, void **item, void **aux)
             b = atomic_load_explicit(&q->head_block, memory_order_acquire);
             continue;
         }
-        uint64_t tw = atomic_load_explicit(&q->tail, memory_order_seq_cst);
-        if ((tw >> 1) <= i) {
-            uint64_t again = atomic_load_explicit(&q->head, memory_order_acquire);
-            if (again == hw)
-                return (tw & SEG_CLOSED) ? CT_ESHUTDOWN : CT_EEMPTY;
-            hw = again;
-            b = atomic_load_explicit(&q->head_block, memory_order_acquire);
-            continue;
+        /* Below a tail index that a consumer read, every position is
+         * claimed (the tail only grows): no need to read the producers'
+         * line again until the consumers catch up with it. */
+        if (atomic_load_explicit(&q->tail_seen, memory_order_relaxed) <= i) {
+            uint64_t tw = atomic_load_explicit(&q->tail, memory_order_seq_cst);
+            if ((tw >> 1) <= i) {
+                uint64_t again = atomic_load_explicit(&q->head, memory_order_acquire);
+                if (again == hw)
+                    return (tw & SEG_CLOSED) ? CT_ESHUTDOWN : CT_EEMPTY;
+                hw = again;
+                b = atomic_load_explicit(&q->head_block, memory_order_acquire);
+                continue;
+            }
+            /* relaxed: a hint; a racing smaller store only costs a read. */
+            atomic_store_explicit(&q->tail_seen, tw >> 1, memory_order_relaxed);
         }
         if (atomic_compare_exchange_weak_explicit(&q->head, &hw, hw + 2, memory_order_seq_cst,
                                                   memory_order_acquire)) {
@@ -1021,6 +1031,7 @@ void ct__fifo_salvage(ct_queue *q, void (*each)(void *a, void *b, void *ctx), vo
     atomic_store_explicit(&q->spare, NULL, memory_order_relaxed);
     atomic_store_explicit(&q->head, 0, memory_order_relaxed);
     atomic_store_explicit(&q->tail, SEG_CLOSED, memory_order_relaxed);
+    atomic_store_explicit(&q->tail_seen, 0, memory_order_relaxed);
     atomic_store_explicit(&q->not_empty, 0, memory_order_relaxed);
 }
 
