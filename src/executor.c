@@ -9,23 +9,27 @@
  * slow paths: starting a worker, the thread list, fork.
  *
  * Workers. `idle` packs two counts into one word: workers that are idle
- * (low half) and claims that submits made on them (high half). A worker
- * that finds no task counts itself idle, spins a little if no other idle
- * worker is spinning (and park.h's rules allow), and then sleeps: it counts itself in `sleepers` and
- * parks on `work_seq`. A submit claims an idle worker if there is one
- * (idle--, claims++) before it queues the task (so the worker cannot
- * take the task and drop its own idle count first), else starts a new
- * worker while fewer than max_workers exist (Python's idle-worker reuse
- * and lazy start), after it queued the task, so that the new worker
- * finds it; then, only if
- * `sleepers` is not 0 and no idle worker is spinning (`spinner`), it
- * bumps `work_seq` and wakes one sleeper. A worker that takes a task
- * with more queued behind it does the same, so a burst of submits wakes
- * the sleepers one by one rather than all from the submitter. A worker that gets a task takes back a claim if
- * there is one, else its own idle count. A worker that ran a task with a
- * future counts itself idle before it publishes the result when the
- * queue is empty, so that whoever waits for the result and submits again
- * at once reuses it rather than start another thread.
+ * (low half) and claims that submits made on them (high half).
+ *
+ *   worker, no task:   count itself idle; spin a little if no other idle
+ *                      worker spins (`spinner`) and park.h's rules allow;
+ *                      then count itself in `sleepers` and park on
+ *                      `work_seq`.
+ *   worker, a task:    take back a claim if there is one, else its own
+ *                      idle count; if more tasks wait behind it, wake a
+ *                      sleeper as a submit would. After a task with a
+ *                      future, count itself idle (when the queue is empty)
+ *                      before it publishes the result, so that whoever
+ *                      waits for it and submits again at once reuses this
+ *                      worker rather than start another thread.
+ *   submit:            claim an idle worker if there is one (idle--,
+ *                      claims++), before the task is queued, so the worker
+ *                      cannot take the task and drop its own idle count
+ *                      first; queue the task; if nobody was claimed and
+ *                      fewer than max_workers exist, start one (it finds
+ *                      the task): Python's idle-worker reuse and lazy
+ *                      start. Then, only if `sleepers` is not 0 and no
+ *                      idle worker spins, bump `work_seq` and wake one.
  *
  * Who wakes whom: the submit's queue claim is sequentially consistent
  * and so is its read of `sleepers`; a worker's increment of `sleepers`

@@ -50,19 +50,22 @@
  * descheduled mid-put thus delays only the consumer that claimed its
  * item; every other producer and consumer goes on.
  *
- * Blocking waits use three words: `not_empty` (getters), `not_full`
- * (putters) and `all_done` (joiners), each a change counter whose bit 0
- * says somebody may be parked (park.h). A waiter yields once, sets the
- * bit, looks at the queue once more, and parks (CT__PARK_INTERRUPTIBLE:
- * an interrupted get/put/join has changed nothing). Every put publishes
- * (a sequentially consistent claim, then a sequentially consistent
- * publication) before it reads `not_empty`; every get likewise before
- * `not_full`; the waiter's bit and its second look are sequentially
- * consistent too, so one of the two sides sees the other: no lost
- * wake-up, and an operation nobody waits for reads one shared word and
- * writes none. The short waits for a claimed slot park on the same words
- * (not interruptible: the operation is already committed); that is why
- * every engine notifies inside its own put and get, whoever calls it.
+ * Blocking waits use three wait words: `not_empty` (getters), `not_full`
+ * (putters) and `all_done` (joiners), each a sequence to park on and a
+ * count of waiters. A waiter yields once, counts itself, looks at the
+ * queue once more, and parks (CT__PARK_INTERRUPTIBLE: an interrupted
+ * get/put/join has changed nothing). Every put publishes (a sequentially
+ * consistent claim, then a sequentially consistent publication) before
+ * it reads `not_empty`'s count, and wakes one getter if it is not 0;
+ * every get likewise wakes one putter; task_done and shutdown wake all.
+ * The waiter's count and its second look are sequentially consistent
+ * too, so one of the two sides sees the other: no lost wake-up, and an
+ * operation nobody waits for reads shared words and writes none. The
+ * short waits for a claimed slot park on `slot_wait[slot % 16]`, change
+ * counters with a "somebody parked" bit that every publication of a slot
+ * of that bucket reads (not
+ * interruptible: the operation is already committed); that is why every
+ * engine notifies inside its own put and get, whoever calls it.
  *
  * Task accounting: unfinished = puts - done, where puts is read from
  * `tail` (every claimed position is filled) and `done` counts task_done
@@ -98,6 +101,7 @@ enum { OPEN, SHUT, IMMEDIATE };
 #define READ 2u
 #define DESTROY 4u
 #define PARKED CT__COUNT_PARKED
+#define SLOT_WORDS 16
 
 struct ring_slot {
     _Atomic uint64_t seq;
@@ -117,6 +121,14 @@ struct block {
 struct entry {
     void *item;
     uint64_t seq; /* priority queues: the order of arrival breaks ties */
+};
+
+/* A wait word: waiters park on `seq` after counting themselves in
+ * `waiters`; a change bumps `seq` and wakes one (or all) of them, only
+ * when `waiters` is not 0. */
+struct wq {
+    _Atomic uint32_t seq;
+    _Atomic uint32_t waiters;
 };
 
 struct ct_queue {
@@ -142,7 +154,11 @@ struct ct_queue {
     _Atomic uint64_t tail_seen; /* SEG: a tail index some consumer read (never ahead) */
     /* Read by every operation, written rarely. */
     _Alignas(64) _Atomic int state;
-    _Atomic uint32_t not_empty, not_full, all_done;
+    struct wq not_empty, not_full, all_done;
+    /* Waits for a claimed slot: change counters (park.h), one per slot
+     * index modulo SLOT_WORDS, so a publication wakes only the waiters of
+     * its own bucket. */
+    _Alignas(64) _Atomic uint32_t slot_wait[SLOT_WORDS];
     _Atomic(struct block *) spare; /* SEG: one emptied block kept for reuse */
     _Alignas(64) _Atomic uint64_t done; /* task_done calls + dropped items */
     ct_lock drop_lock;                  /* guards the dropped list */
@@ -169,9 +185,9 @@ static void drop(ct_lock *l)
     ct__lock_release((struct ct__lock *)(void *)l);
 }
 
-/* After a state change: if somebody may be parked on `word`, clear the
- * bit, move the count on and wake them all (they look again). Costs one
- * load when nobody sleeps. */
+/* After a state change: if somebody may be parked on the change counter
+ * `word`, clear its bit, move the count on and wake them all (they look
+ * again). Costs one load when nobody sleeps. */
 static void notify(_Atomic uint32_t *word)
 {
     /* seq_cst: the change was published seq_cst before this read. */
@@ -179,13 +195,43 @@ static void notify(_Atomic uint32_t *word)
         ct__count_advance(word, 0);
 }
 
-/* Wait, spinning a little and then parked on `word`, until cond holds:
- * for a thread that owns the other end of a slot this thread claimed. */
+/* After a change one waiter can use (an item, a free slot): wake one
+ * waiter of w, if any; n = CT__WAKE_ALL for a change all can use. Costs
+ * one load when nobody waits. One at a time, as a condition variable's
+ * signal: waking every waiter for each item made 16 consumers of an
+ * oversubscribed queue burn both CPUs in turn. */
+static void wake(struct wq *w, int n)
+{
+    /* seq_cst: the change was published seq_cst before this read; pairs
+     * with the waiter's count-then-look in wait_until. */
+    if (atomic_load_explicit(&w->waiters, memory_order_seq_cst) != 0) {
+        atomic_fetch_add_explicit(&w->seq, 1, memory_order_seq_cst);
+        ct__park_wake(&w->seq, n, 0);
+    }
+}
+
+/* A slot changed (index `idx`): end the claimed-slot waits of its
+ * bucket, then wake one waiter of w. */
+static void published(struct ct_queue *q, uint64_t idx, struct wq *w)
+{
+    notify(&q->slot_wait[idx % SLOT_WORDS]);
+    wake(w, 1);
+}
+
+/* Wait until cond holds, for the thread that owns the other end of a
+ * slot this thread claimed: it is a few instructions from done unless it
+ * was preempted. Spin a little, then yield a few times (a preempted
+ * owner is then often the thread that gets this CPU), then park on
+ * `word`. */
 #define WAIT_FOR_SLOT(q, word, cond)                                                        \
     do {                                                                                    \
         for (int spins_ = 0; !(cond); spins_++) {                                           \
             if (spins_ < 64) {                                                              \
                 ct__cpu_relax();                                                            \
+                continue;                                                                   \
+            }                                                                               \
+            if (spins_ < 72) {                                                              \
+                ct__yield();                                                                \
                 continue;                                                                   \
             }                                                                               \
             uint32_t w_ = atomic_load_explicit((word), memory_order_seq_cst);               \
@@ -249,12 +295,13 @@ static int ring_put(struct ct_queue *q, void *item)
     }
     claimed_hook(q);
     /* Normally free already; else its reader is between claim and release. */
-    WAIT_FOR_SLOT(q, &q->not_full, atomic_load_explicit(&s->seq, memory_order_acquire) == t);
+    WAIT_FOR_SLOT(q, &q->slot_wait[ring_index(q, t) % SLOT_WORDS],
+                  atomic_load_explicit(&s->seq, memory_order_acquire) == t);
     s->item = item;
     /* seq_cst: pairs with a waiting consumer's flag (WAIT_FOR_SLOT), and
      * release: the item is published with it. */
     atomic_store_explicit(&s->seq, t + 1, memory_order_seq_cst);
-    notify(&q->not_empty);
+    published(q, ring_index(q, t), &q->not_empty);
     return 0;
 }
 
@@ -284,12 +331,12 @@ static int ring_get(struct ct_queue *q, void **item)
                                                   memory_order_relaxed))
             break;
     }
-    WAIT_FOR_SLOT(q, &q->not_empty,
+    WAIT_FOR_SLOT(q, &q->slot_wait[ring_index(q, h) % SLOT_WORDS],
                   atomic_load_explicit(&s->seq, memory_order_acquire) == h + 1);
     *item = s->item;
     /* seq_cst: pairs with a waiting producer's flag (WAIT_FOR_SLOT). */
     atomic_store_explicit(&s->seq, h + q->cap, memory_order_seq_cst);
-    notify(&q->not_full);
+    published(q, ring_index(q, h), &q->not_full);
     return 0;
 }
 
@@ -376,7 +423,7 @@ static int seg_put(struct ct_queue *q, void *item, void *aux)
             s->aux = aux;
             /* seq_cst: pairs with a consumer waiting for this slot. */
             atomic_fetch_or_explicit(&s->state, WRITTEN, memory_order_seq_cst);
-            notify(&q->not_empty);
+            published(q, off, &q->not_empty);
             if (fresh)
                 retire_block(q, fresh);
             return 0;
@@ -427,7 +474,7 @@ static int seg_get(struct ct_queue *q, void **item, void **aux)
                 atomic_fetch_add_explicit(&q->head, 2, memory_order_release);
             }
             struct seg_slot *s = &b->slots[off];
-            WAIT_FOR_SLOT(q, &q->not_empty,
+            WAIT_FOR_SLOT(q, &q->slot_wait[off % SLOT_WORDS],
                           atomic_load_explicit(&s->state, memory_order_acquire) & WRITTEN);
             *item = s->item;
             if (aux)
@@ -510,7 +557,7 @@ static int heap_put(struct ct_queue *q, void *item)
     }
     drop(&q->heap_lock);
     if (rc == 0)
-        notify(&q->not_empty);
+        wake(&q->not_empty, 1);
     return rc;
 }
 
@@ -525,7 +572,7 @@ static int heap_get(struct ct_queue *q, void **item)
                                                                             : CT_EEMPTY;
     drop(&q->heap_lock);
     if (rc == 0)
-        notify(&q->not_full);
+        wake(&q->not_full, 1);
     return rc;
 }
 
@@ -623,7 +670,7 @@ static void drop_item(struct ct_queue *q, void *item)
     if (q->kind != SIMPLE) {
         /* seq_cst: pairs with a joiner's flag, as task_done. */
         atomic_fetch_add_explicit(&q->done, 1, memory_order_seq_cst);
-        notify(&q->all_done);
+        wake(&q->all_done, CT__WAKE_ALL);
     }
 }
 
@@ -764,12 +811,16 @@ static int all_done(const struct ct_queue *q)
 }
 
 /* Wait until ready(q) may hold, or the deadline. The caller looks again
- * either way. Yields first; then sets the flag, looks once more, and
- * parks. Returns CT_ETIMEDOUT once the deadline has passed,
- * CT_EINTERRUPTED / CT_EINTR when the wait was interrupted. */
-static int wait_until(struct ct_queue *q, _Atomic uint32_t *word,
-                      int (*ready)(const struct ct_queue *), double timeout, ct__deadline *dl,
-                      int *have_dl)
+ * either way. Yields first; then counts itself in w->waiters, looks once
+ * more, and parks on w->seq. The state change is published (seq_cst)
+ * before its maker reads `waiters` (wake), and the count is made
+ * (seq_cst) before this re-check: one of the two sees the other, so no
+ * wake-up is lost. A waiter that leaves because it was interrupted while
+ * the queue is ready passes on the wake-up it may have taken. Returns
+ * CT_ETIMEDOUT once the deadline has passed, CT_EINTERRUPTED / CT_EINTR
+ * when the wait was interrupted. */
+static int wait_until(struct ct_queue *q, struct wq *w, int (*ready)(const struct ct_queue *),
+                      double timeout, ct__deadline *dl, int *have_dl)
 {
     if (!*have_dl) {
         ct__deadline_make(timeout, dl); /* already validated */
@@ -785,18 +836,21 @@ static int wait_until(struct ct_queue *q, _Atomic uint32_t *word,
      * primitives (Event, Condition) spin. */
     if (!ready(q))
         ct__yield();
+    int rc = 0;
+    atomic_fetch_add_explicit(&w->waiters, 1, memory_order_seq_cst);
     for (;;) {
-        uint32_t w = atomic_load_explicit(word, memory_order_seq_cst);
+        uint32_t seen = atomic_load_explicit(&w->seq, memory_order_seq_cst);
         if (ready(q) || ct__deadline_passed(*dl))
-            return 0;
-        if (!ct__mark_parked(word, &w, PARKED))
-            continue;
-        if (ready(q)) /* the look that the flag (now set) pairs with */
-            return 0;
-        int rc = ct__park_wait(word, w, *dl, CT__PARK_INTERRUPTIBLE, q, "queue");
+            break;
+        rc = ct__park_wait(&w->seq, seen, *dl, CT__PARK_INTERRUPTIBLE, q, "queue");
         if (rc == CT_EINTERRUPTED || rc == CT_EINTR)
-            return rc;
+            break;
+        rc = 0;
     }
+    atomic_fetch_sub_explicit(&w->waiters, 1, memory_order_seq_cst);
+    if (rc && ready(q))
+        wake(w, 1);
+    return rc;
 }
 
 /* ---- operations ---- */
@@ -904,7 +958,7 @@ int ct_queue_task_done(ct_queue *q)
          * change its parked flag pairs with. */
     } while (!atomic_compare_exchange_weak_explicit(&q->done, &d, d + 1, memory_order_seq_cst,
                                                     memory_order_relaxed));
-    notify(&q->all_done);
+    wake(&q->all_done, CT__WAKE_ALL);
     return 0;
 }
 
@@ -955,9 +1009,9 @@ int ct_queue_shutdown(ct_queue *q, unsigned flags)
     }
     if (immediate)
         drain(q);
-    notify(&q->all_done);
-    notify(&q->not_empty);
-    notify(&q->not_full);
+    wake(&q->all_done, CT__WAKE_ALL);
+    wake(&q->not_empty, CT__WAKE_ALL);
+    wake(&q->not_full, CT__WAKE_ALL);
     return 0;
 }
 
@@ -1032,7 +1086,8 @@ void ct__fifo_salvage(ct_queue *q, void (*each)(void *a, void *b, void *ctx), vo
     atomic_store_explicit(&q->head, 0, memory_order_relaxed);
     atomic_store_explicit(&q->tail, SEG_CLOSED, memory_order_relaxed);
     atomic_store_explicit(&q->tail_seen, 0, memory_order_relaxed);
-    atomic_store_explicit(&q->not_empty, 0, memory_order_relaxed);
+    for (int i = 0; i < SLOT_WORDS; i++)
+        atomic_store_explicit(&q->slot_wait[i], 0, memory_order_relaxed);
 }
 
 int ct__queue_try_put(ct_queue *q, void *item)
