@@ -129,6 +129,7 @@ struct entry {
 struct wq {
     _Atomic uint32_t seq;
     _Atomic uint32_t waiters;
+    _Atomic uint32_t waking; /* 1 from a wake-one until a woken waiter runs */
 };
 
 struct ct_queue {
@@ -202,12 +203,31 @@ static void notify(_Atomic uint32_t *word)
  * oversubscribed queue burn both CPUs in turn. */
 static void wake(struct wq *w, int n)
 {
-    /* seq_cst: the change was published seq_cst before this read; pairs
-     * with the waiter's count-then-look in wait_until. */
-    if (atomic_load_explicit(&w->waiters, memory_order_seq_cst) != 0) {
-        atomic_fetch_add_explicit(&w->seq, 1, memory_order_seq_cst);
-        ct__park_wake(&w->seq, n, 0);
+    /* seq_cst: the change was published seq_cst before these reads;
+     * pairs with the waiter's count-then-look in wait_until, and with a
+     * woken waiter's clear-then-look of `waking`. */
+    if (atomic_load_explicit(&w->waiters, memory_order_seq_cst) == 0)
+        return;
+    /* One wake-one in flight at a time: until the woken thread runs, a
+     * second call would only wake another thread for the same change,
+     * or (oversubscribed) make a system call for a thread that is no
+     * longer asleep but not yet running. The woken thread passes the
+     * wake-up on if more is there (wake_more). */
+    if (n == 1) {
+        uint32_t idle = 0;
+        if (atomic_load_explicit(&w->waking, memory_order_seq_cst) ||
+            !atomic_compare_exchange_strong_explicit(&w->waking, &idle, 1,
+                                                     memory_order_seq_cst,
+                                                     memory_order_relaxed))
+            return;
     }
+    atomic_fetch_add_explicit(&w->seq, 1, memory_order_seq_cst);
+    /* Nobody was asleep after all (the waiter counted was between its
+     * count and its park, or just woke by itself): no woken thread will
+     * clear the flag, so this one does. A waiter that parks from now on
+     * read the new `seq`, after this change, so it sees the change. */
+    if (ct__park_wake(&w->seq, n, 0) == 0 && n == 1)
+        atomic_store_explicit(&w->waking, 0, memory_order_seq_cst);
 }
 
 /* A slot changed (index `idx`): end the claimed-slot waits of its
@@ -804,6 +824,14 @@ static int can_put(const struct ct_queue *q)
            atomic_load_explicit(&((struct ct_queue *)q)->state, memory_order_seq_cst) != OPEN;
 }
 
+/* After a get (put) that a wake-up may have started: if more items
+ * (more room) are there and somebody waits, pass the wake-up on. */
+static void wake_more(struct ct_queue *q, struct wq *w, int (*ready)(const struct ct_queue *))
+{
+    if (atomic_load_explicit(&w->waiters, memory_order_seq_cst) != 0 && ready(q))
+        wake(w, 1);
+}
+
 static int all_done(const struct ct_queue *q)
 {
     uint64_t puts = puts_of(q);
@@ -837,17 +865,27 @@ static int wait_until(struct ct_queue *q, struct wq *w, int (*ready)(const struc
     if (!ready(q))
         ct__yield();
     int rc = 0;
-    atomic_fetch_add_explicit(&w->waiters, 1, memory_order_seq_cst);
     for (;;) {
         uint32_t seen = atomic_load_explicit(&w->seq, memory_order_seq_cst);
         if (ready(q) || ct__deadline_passed(*dl))
             break;
+        /* Counted only around the park itself, so that a put or get
+         * rarely makes a wake-up call for a thread that is not asleep. */
+        atomic_fetch_add_explicit(&w->waiters, 1, memory_order_seq_cst);
+        if (ready(q)) { /* the look that the count pairs with */
+            atomic_fetch_sub_explicit(&w->waiters, 1, memory_order_seq_cst);
+            break;
+        }
         rc = ct__park_wait(&w->seq, seen, *dl, CT__PARK_INTERRUPTIBLE, q, "queue");
+        atomic_fetch_sub_explicit(&w->waiters, 1, memory_order_seq_cst);
+        /* Running again: the next change may wake another (seq_cst, then
+         * the look below; see wake). */
+        if (atomic_load_explicit(&w->waking, memory_order_relaxed))
+            atomic_store_explicit(&w->waking, 0, memory_order_seq_cst);
         if (rc == CT_EINTERRUPTED || rc == CT_EINTR)
             break;
         rc = 0;
     }
-    atomic_fetch_sub_explicit(&w->waiters, 1, memory_order_seq_cst);
     if (rc && ready(q))
         wake(w, 1);
     return rc;
@@ -863,6 +901,8 @@ int ct_queue_put(ct_queue *q, void *item, double timeout)
     int have_dl = 0;
     for (;;) {
         int rc = try_put(q, item);
+        if (rc == 0)
+            wake_more(q, &q->not_full, can_put);
         if (rc != CT_EFULL)
             return rc;
         if (timeout == 0)
@@ -897,6 +937,7 @@ int ct_queue_get(ct_queue *q, void **item, double timeout)
                 drop_item(q, *item);
                 continue;
             }
+            wake_more(q, &q->not_empty, can_get);
             return 0;
         }
         if (rc == CT_ESHUTDOWN)

@@ -292,6 +292,52 @@ START_TEST(test_queue_stress_shutdown_immediate_races)
 }
 END_TEST
 
+/* ---- wake-ups: one per change, passed on, never lost ---- */
+
+enum { BURSTS = 400, BURST = 25, TIMED_CONSUMERS = 8 };
+static _Atomic int taken;
+
+static void timed_consumer(void *arg, int i)
+{
+    (void)arg;
+    (void)i;
+    for (;;) {
+        int before = atomic_load(&taken);
+        if (before >= BURSTS * BURST)
+            return;
+        void *item;
+        /* A wake-up lost while items wait would leave this get parked
+         * for its whole timeout: it must never time out here. */
+        int rc = ct_queue_get(q, &item, 10.0);
+        if (rc == CT_ESHUTDOWN)
+            return;
+        ck_assert_ct(rc);
+        atomic_fetch_add(&taken, 1);
+    }
+}
+
+/* Bursts of puts to many parked, timed getters (and, bounded at 4, many
+ * parked putters): every item is taken well within its getter's
+ * timeout; the shutdown at the end releases the getters still waiting. */
+START_TEST(test_queue_stress_timed_waits_never_starve)
+{
+    atomic_store(&taken, 0);
+    ck_assert_ct(ct_queue_new(&q, &(ct_queue_opts){.maxsize = _i ? 4 : 0}));
+    bunch *c = bunch_start(timed_consumer, NULL, TIMED_CONSUMERS);
+    for (int b = 0; b < BURSTS; b++) {
+        for (int k = 0; k < BURST; k++)
+            ck_assert_ct(ct_queue_put(q, ITEM(1 + k), 10.0));
+        sched_yield(); /* let the getters park again: not ordering */
+    }
+    while (atomic_load(&taken) < BURSTS * BURST)
+        sched_yield();
+    ck_assert_ct(ct_queue_shutdown(q, 0));
+    bunch_join(c);
+    ct_queue_unref(q);
+    q = NULL;
+}
+END_TEST
+
 /* ---- the executor's two-word FIFO ---- */
 
 START_TEST(test_fifo_two_words_and_close)
@@ -336,6 +382,10 @@ static Suite *make_suite(void)
     tc = tcase_create("test_queue_stress_shutdown_immediate_races");
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, test_queue_stress_shutdown_immediate_races, 0, 2);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("test_queue_stress_timed_waits_never_starve");
+    tcase_set_timeout(tc, 60);
+    tcase_add_loop_test(tc, test_queue_stress_timed_waits_never_starve, 0, 2);
     suite_add_tcase(s, tc);
     CT_ADD_TEST(s, test_fifo_two_words_and_close, 10);
     return s;
