@@ -58,6 +58,12 @@
  * consistent claim, then a sequentially consistent publication) before
  * it reads `not_empty`'s count, and wakes one getter if it is not 0;
  * every get likewise wakes one putter; task_done and shutdown wake all.
+ * A waiter is counted only around its park, and one wake-one is in
+ * flight at a time (`waking`): the woken waiter clears it when it runs,
+ * the waker itself when the system call found nobody asleep, and a get
+ * (put) that leaves more items (room) behind for a waiter passes the
+ * wake-up on. So an oversubscribed queue makes no wake-up call for a
+ * thread that is awake but waiting for a CPU.
  * The waiter's count and its second look are sequentially consistent
  * too, so one of the two sides sees the other: no lost wake-up, and an
  * operation nobody waits for reads shared words and writes none. The
