@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "support.h"
 
@@ -283,6 +285,60 @@ START_TEST(test_executor_oversubscribed_exactly_once)
 }
 END_TEST
 
+/* ---- fork ---- */
+
+static ct_event fork_gate;
+
+static int wait_gate(void *arg, void **result)
+{
+    ck_assert_ct(ct_event_wait(&fork_gate, CT_FOREVER));
+    *result = arg;
+    return 0;
+}
+
+/* Fork while a task runs and others (with and without futures) wait in
+ * the lock-free queue: the child sees a consistent, broken executor (its
+ * queue salvaged, its pool set aside) that it can shut down and free;
+ * the parent's tasks all run in the parent. */
+START_TEST(test_executor_fork_with_queued_tasks)
+{
+    CT_SKIP_IF(ct_under_tsan(), "fork with threads under ThreadSanitizer");
+    ct_event_init(&fork_gate, 0);
+    ct_executor *ex;
+    ck_assert_ct(ct_executor_new(&ex, &(ct_executor_opts){.max_workers = 1}));
+    ct_future *running, *queued[200];
+    ck_assert_ct(ct_executor_submit(ex, wait_gate, ITEM(1), &running));
+    while (!ct_future_running(running))
+        sched_yield();
+    for (int i = 0; i < 200; i++) /* more than one block of the queue */
+        ck_assert_ct(ct_executor_submit(ex, ident, ITEM(i), i % 2 ? &queued[i] : NULL));
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        ct_future *f = NULL;
+        int ok = ct_executor_submit(ex, ident, ITEM(5), &f) == CT_EBROKENPOOL && f == NULL &&
+                 !ct_future_done(running) && ct_executor_shutdown(ex, 0) == 0;
+        ct_executor_unref(ex);
+        _exit(ok ? 0 : 1);
+    }
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ct_event_set(&fork_gate);
+    void *r;
+    ck_assert_ct(ct_future_result(running, &r, CT_FOREVER));
+    ck_assert_int_eq(NUM(r), 1);
+    ct_future_unref(running);
+    for (int i = 1; i < 200; i += 2) {
+        ck_assert_ct(ct_future_result(queued[i], &r, CT_FOREVER));
+        ck_assert_int_eq(NUM(r), i);
+        ct_future_unref(queued[i]);
+    }
+    ck_assert_ct(ct_executor_shutdown(ex, CT_SHUTDOWN_WAIT));
+    ct_executor_unref(ex);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("executor_pool");
@@ -292,6 +348,7 @@ static Suite *make_suite(void)
     CT_ADD_TEST(s, test_executor_future_recycling_concurrent, 60);
     CT_ADD_TEST(s, test_executor_map_chunks, 30);
     CT_ADD_TEST(s, test_executor_oversubscribed_exactly_once, 60);
+    CT_ADD_TEST(s, test_executor_fork_with_queued_tasks, 30);
     return s;
 }
 
