@@ -178,9 +178,12 @@ static inline void ct__cpu_relax(void)
 
 /*
  * Adaptive spinning before parking. A thread that must wait first spins
- * while `cond` holds, for up to its spin budget, then yields the CPU once:
- * that is far cheaper than sleeping in the kernel when the partner is
- * about to act, and lets a partner waiting for this core run. The budget
+ * while `cond` holds, for up to its spin budget, then parks: far cheaper
+ * than sleeping in the kernel when the partner is about to act. It does
+ * not yield the CPU in between: on a machine busy with other processes a
+ * sched_yield() hands the CPU away for a whole time slice (4-8 ms on the
+ * development VM while other suites ran, against a 10-20 us futex
+ * wake-up), so every hand-off that yielded took milliseconds. The budget
  * is per thread. A spin that paid off restores it in full; one that did
  * not halves it, so a thread whose partners are slow (or not running at
  * all, on a busy machine) soon stops burning its core. A thread at the
@@ -268,8 +271,6 @@ CT__HIDDEN void ct__yield(void);
         }                                                                                   \
         ct__spin_leave();                                                                   \
         ct__spin_paid_off(ct__i < ct__lim);                                                 \
-        if (ct__i == ct__lim)                                                               \
-            ct__yield();                                                                    \
     } while (0)
 
 /*

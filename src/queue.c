@@ -52,7 +52,7 @@
  *
  * Blocking waits use three wait words: `not_empty` (getters), `not_full`
  * (putters) and `all_done` (joiners), each a sequence to park on and a
- * count of waiters. A waiter yields once, counts itself, looks at the
+ * count of waiters. A waiter counts itself, looks at the
  * queue once more, and parks (CT__PARK_INTERRUPTIBLE: an interrupted
  * get/put/join has changed nothing). Every put publishes (a sequentially
  * consistent claim, then a sequentially consistent publication) before
@@ -246,18 +246,13 @@ static void published(struct ct_queue *q, uint64_t idx, struct wq *w)
 
 /* Wait until cond holds, for the thread that owns the other end of a
  * slot this thread claimed: it is a few instructions from done unless it
- * was preempted. Spin a little, then yield a few times (a preempted
- * owner is then often the thread that gets this CPU), then park on
- * `word`. */
+ * was preempted. Spin a little, then park on `word` (which that thread
+ * reads once it is done). */
 #define WAIT_FOR_SLOT(q, word, cond)                                                        \
     do {                                                                                    \
         for (int spins_ = 0; !(cond); spins_++) {                                           \
-            if (spins_ < 64) {                                                              \
+            if (spins_ < 128) {                                                             \
                 ct__cpu_relax();                                                            \
-                continue;                                                                   \
-            }                                                                               \
-            if (spins_ < 72) {                                                              \
-                ct__yield();                                                                \
                 continue;                                                                   \
             }                                                                               \
             uint32_t w_ = atomic_load_explicit((word), memory_order_seq_cst);               \
@@ -271,10 +266,11 @@ static void published(struct ct_queue *q, uint64_t idx, struct wq *w)
         }                                                                                   \
     } while (0)
 
-/* Wait for the thread that is linking the next block (three stores). */
+/* Wait for the thread that is linking the next block (three stores):
+ * spin; yield only if it seems preempted there. */
 static void step_back(int *spins)
 {
-    if (++*spins < 64)
+    if (++*spins < 1024)
         ct__cpu_relax();
     else
         ct__yield();
@@ -862,14 +858,13 @@ static int wait_until(struct ct_queue *q, struct wq *w, int (*ready)(const struc
     }
     if (ct__deadline_passed(*dl))
         return CT_ETIMEDOUT;
-    /* Step aside once before parking, rather than spin. A consumer that
-     * spins on an empty queue takes each item the moment it lands, so
-     * every item drags the producer's cache lines across and back; one
-     * that steps aside (or sleeps) finds a run of items when it returns
-     * and takes them in a row. Queues are for throughput; the hand-off
-     * primitives (Event, Condition) spin. */
-    if (!ready(q))
-        ct__yield();
+    /* No spinning here: a consumer that spins on an empty queue takes
+     * each item the moment it lands, so every item drags the producer's
+     * cache lines across and back; one that sleeps finds a run of items
+     * when it is woken and takes them in a row. Queues are for
+     * throughput; the hand-off primitives (Event, Condition) spin. Nor a
+     * sched_yield(): on a busy machine it gives the CPU away for a whole
+     * time slice (park.h). */
     int rc = 0;
     for (;;) {
         uint32_t seen = atomic_load_explicit(&w->seq, memory_order_seq_cst);
