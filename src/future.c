@@ -21,8 +21,9 @@
  * no caller can ever hold a reference to a future's previous life; it
  * is reset when it is taken again. The pool lives while its executor
  * does and while any future it made exists: `refs` counts one for the
- * executor and one per future allocated (not per use), so recycling
- * touches no shared counter. Closing it (the executor is gone) frees the
+ * executor and one per future allocated (not per use), plus one held by
+ * a thread while it puts a future back (a closing drain may take that
+ * future and free it at once). Closing it (the executor is gone) frees the
  * spares; a future returned after that is freed, and the last one frees
  * the pool. A future given back while the pool closes is seen by one of
  * the two (its put, then a sequentially consistent look at `closed`;
@@ -155,10 +156,18 @@ static void pool_give(struct ct__future_pool *p, ct_future *f)
         free(f);
         return;
     }
-    if (closed == POOL_OPEN && ct__queue_try_put(p->spare, f) == 0) {
-        if (atomic_load_explicit(&p->closed, memory_order_seq_cst) != POOL_OPEN)
-            pool_drain(p); /* closed meanwhile: its drain may have missed f */
-        return;
+    if (closed == POOL_OPEN) {
+        /* Once f is in the ring a closing drain may free it, and with it
+         * the last reference to the pool, while this put still touches
+         * the ring: hold one of our own meanwhile. */
+        atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
+        if (ct__queue_try_put(p->spare, f) == 0) {
+            if (atomic_load_explicit(&p->closed, memory_order_seq_cst) != POOL_OPEN)
+                pool_drain(p); /* closed meanwhile: its drain may have missed f */
+            pool_unref(p);
+            return;
+        }
+        pool_unref(p);
     }
     free(f);
     pool_unref(p);
