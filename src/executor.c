@@ -17,7 +17,7 @@
  *                      `work_seq`.
  *   worker, a task:    take back a claim if there is one, else its own
  *                      idle count; if more tasks wait behind it, wake a
- *                      sleeper as a submit would. After a task with a
+ *                      sleeper (a backlog needs help). After a task with a
  *                      future, count itself idle (when the queue is empty)
  *                      before it publishes the result, so that whoever
  *                      waits for it and submits again at once reuses this
@@ -28,8 +28,11 @@
  *                      first; queue the task; if nobody was claimed and
  *                      fewer than max_workers exist, start one (it finds
  *                      the task): Python's idle-worker reuse and lazy
- *                      start. Then, only if `sleepers` is not 0 and no
- *                      idle worker spins, bump `work_seq` and wake one.
+ *                      start. Then, only if every worker sleeps, bump
+ *                      `work_seq` and wake one: a worker that is awake
+ *                      takes the task, and wakes a sleeper itself when it
+ *                      takes a task with more queued behind it (unless an
+ *                      idle worker spins).
  *
  * Who wakes whom: the submit's queue claim is sequentially consistent
  * and so is its read of `sleepers`; a worker's increment of `sleepers`
@@ -332,13 +335,24 @@ static void fail_queued(struct ct_executor *ex)
     }
 }
 
-/* After a task was queued (or taken with more behind it): wake one
- * sleeping worker, unless an idle worker is spinning and will take it.
- * seq_cst: after the queue claim; pairs with wait_for_work, where the
- * spinner clears its flag, counts itself a sleeper and then looks at the
- * queue, all sequentially consistent: a submit that saw the flag set is
- * seen by that last look. */
+/* After a task was queued: wake one sleeping worker if no worker is
+ * awake. seq_cst: after the queue claim; pairs with wait_for_work, where
+ * a worker counts itself a sleeper and then looks at the queue, both
+ * sequentially consistent: a submit that counted it awake is seen by
+ * that look. */
 static void wake_one_if_needed(struct ct_executor *ex)
+{
+    int sleepers = atomic_load_explicit(&ex->sleepers, memory_order_seq_cst);
+    /* Only when every worker sleeps: a worker that is awake (running a
+     * task, or spinning) looks at the queue before it sleeps, and wakes
+     * a sleeper itself if it finds a backlog (wake_for_backlog). */
+    if (sleepers != 0 && sleepers >= atomic_load_explicit(&ex->nthreads, memory_order_seq_cst))
+        wake_workers(ex, 1);
+}
+
+/* A worker took a task with more behind it: wake one helper if any
+ * sleeps (unless an idle worker spins and will take the next). */
+static void wake_for_backlog(struct ct_executor *ex)
 {
     if (atomic_load_explicit(&ex->sleepers, memory_order_seq_cst) != 0 &&
         !atomic_load_explicit(&ex->spinner, memory_order_seq_cst))
@@ -427,7 +441,7 @@ static int worker_main(void *arg)
                 idle = false;
             }
             if (!ct__fifo_empty(ex->tasks)) /* more behind it: pass the word on */
-                wake_one_if_needed(ex);
+                wake_for_backlog(ex);
             run_task(ex, me, a, b, &idle);
             continue;
         }
