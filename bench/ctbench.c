@@ -3,14 +3,17 @@
  *
  *     ctbench SCENARIO IMPL     print one JSON line with the measurement
  *     ctbench --list            print "SCENARIO IMPL" for every row built
+ *     ctbench --sizes           print one JSON line per type: bytes per object
  *
  * bench/run.py calls this many times, interleaving implementations, and
  * does the statistics; this program only measures. Each measurement first
  * calibrates its operation count (doubling until a run takes a few tens of
  * milliseconds, which doubles as warm-up), then times one run of about
- * TARGET_SECONDS. It reports the figure in the scenario's unit and the
- * process CPU time over wall time during the timed run, so a hand-off that
- * spins shows up as CPU > 1 on two threads.
+ * TARGET_SECONDS. It reports the figure in the scenario's unit, the
+ * process CPU time over wall time during the timed run (a hand-off that
+ * spins shows up as CPU > 1 on two threads), and the process CPU time per
+ * operation in nanoseconds (what the operation cost the machine, whoever
+ * burned it). Rows named scale_* are the points of bench/scaling.png.
  *
  * Helper threads that only drive a scenario are plain pthreads for every
  * implementation, started before the clock runs and released together by a
@@ -39,6 +42,7 @@
 #ifdef HAVE_GLIB
 #include <glib.h>
 #endif
+#include <malloc.h>
 
 #define TARGET_SECONDS 0.25
 #define CALIBRATE_SECONDS 0.03
@@ -94,12 +98,14 @@ static void *member_main(void *p)
     return NULL;
 }
 
+#define MAX_TEAM 64
+
 static double run_team(int n, team_fn fn, void *arg)
 {
     team t = {.fn = fn, .arg = arg};
-    pthread_t tid[8];
-    member m[8];
-    MUST(n <= 8);
+    pthread_t tid[MAX_TEAM];
+    member m[MAX_TEAM];
+    MUST(n <= MAX_TEAM);
     for (int i = 0; i < n; i++) {
         m[i] = (member){&t, i};
         MUST(pthread_create(&tid[i], NULL, member_main, &m[i]) == 0);
@@ -153,14 +159,26 @@ static double run_team(int n, team_fn fn, void *arg)
             unlock(&s->l);                                             \
         }                                                              \
     }                                                                  \
-    static double name##_contended(long n)                             \
+    static double name##_contended_on(long n, int threads)             \
     {                                                                  \
-        name##_shared s = {.per_thread = n / 2};                       \
+        name##_shared s = {.per_thread = n / threads + 1};             \
         init(&s.l);                                                    \
-        double t = run_team(2, name##_hammer, &s);                     \
-        MUST(s.counter == 2 * (n / 2));                                \
+        double t = run_team(threads, name##_hammer, &s);               \
+        MUST(s.counter == threads * s.per_thread);                     \
         fini(&s.l);                                                    \
-        return t;                                                      \
+        return t * (double)n / (double)(threads * s.per_thread);       \
+    }                                                                  \
+    __attribute__((unused)) static double name##_contended(long n)     \
+    {                                                                  \
+        return name##_contended_on(n, 2);                              \
+    }                                                                  \
+    __attribute__((unused)) static double name##_contended_8(long n)   \
+    {                                                                  \
+        return name##_contended_on(n, 8);                              \
+    }                                                                  \
+    __attribute__((unused)) static double name##_contended_32(long n)  \
+    {                                                                  \
+        return name##_contended_on(n, 32);                             \
     }
 
 #define BOTH(...) UNCONTENDED(__VA_ARGS__) CONTENDED(__VA_ARGS__)
@@ -457,6 +475,140 @@ static double pbarrier_2(long n)
 }
 
 /* ------------------------------------------------------------------ */
+/* A token passed round a ring of threads through events: n hops        */
+
+typedef struct pevent {
+    pthread_mutex_t m;
+    pthread_cond_t c;
+    int flag;
+} pevent;
+
+#ifdef HAVE_GLIB
+typedef struct gevent {
+    GMutex m;
+    GCond c;
+    int flag;
+} gevent;
+#endif
+
+enum chain_kind { CHAIN_CT, CHAIN_PTHREAD, CHAIN_GLIB };
+
+typedef struct chain {
+    enum chain_kind kind;
+    int threads;
+    long rounds;
+    double elapsed;
+    ct_event ct[MAX_TEAM];
+    pevent p[MAX_TEAM];
+#ifdef HAVE_GLIB
+    gevent g[MAX_TEAM];
+#endif
+} chain;
+
+/* pthreads and GLib: an event is a flag under a mutex and a condition
+ * variable; waiting and clearing share one critical section. */
+static void chain_set(chain *c, int i)
+{
+    switch (c->kind) {
+    case CHAIN_CT: ct_event_set(&c->ct[i]); break;
+    case CHAIN_PTHREAD:
+        pthread_mutex_lock(&c->p[i].m);
+        c->p[i].flag = 1;
+        pthread_cond_broadcast(&c->p[i].c);
+        pthread_mutex_unlock(&c->p[i].m);
+        break;
+    case CHAIN_GLIB:
+#ifdef HAVE_GLIB
+        g_mutex_lock(&c->g[i].m);
+        c->g[i].flag = 1;
+        g_cond_broadcast(&c->g[i].c);
+        g_mutex_unlock(&c->g[i].m);
+#endif
+        break;
+    }
+}
+
+static void chain_wait_clear(chain *c, int i)
+{
+    switch (c->kind) {
+    case CHAIN_CT:
+        MUST(ct_event_wait(&c->ct[i], CT_FOREVER) == 0);
+        ct_event_clear(&c->ct[i]);
+        break;
+    case CHAIN_PTHREAD:
+        pthread_mutex_lock(&c->p[i].m);
+        while (!c->p[i].flag)
+            pthread_cond_wait(&c->p[i].c, &c->p[i].m);
+        c->p[i].flag = 0;
+        pthread_mutex_unlock(&c->p[i].m);
+        break;
+    case CHAIN_GLIB:
+#ifdef HAVE_GLIB
+        g_mutex_lock(&c->g[i].m);
+        while (!c->g[i].flag)
+            g_cond_wait(&c->g[i].c, &c->g[i].m);
+        c->g[i].flag = 0;
+        g_mutex_unlock(&c->g[i].m);
+#endif
+        break;
+    }
+}
+
+static void chain_member(int i, void *arg)
+{
+    chain *c = arg;
+    int next = (i + 1) % c->threads;
+    if (i == 0) {
+        double t0 = wall();
+        for (long r = 0; r < c->rounds; r++) {
+            chain_set(c, next);
+            chain_wait_clear(c, 0);
+        }
+        c->elapsed = wall() - t0;
+    } else {
+        for (long r = 0; r < c->rounds; r++) {
+            chain_wait_clear(c, i);
+            chain_set(c, next);
+        }
+    }
+}
+
+static double run_chain(enum chain_kind kind, int threads, long n)
+{
+    chain *c = calloc(1, sizeof *c);
+    MUST(c);
+    c->kind = kind;
+    c->threads = threads;
+    c->rounds = n / threads + 1;
+    for (int i = 0; i < threads; i++) {
+        ct_event_init(&c->ct[i], 0);
+        pthread_mutex_init(&c->p[i].m, NULL);
+        pthread_cond_init(&c->p[i].c, NULL);
+#ifdef HAVE_GLIB
+        g_mutex_init(&c->g[i].m);
+        g_cond_init(&c->g[i].c);
+#endif
+    }
+    run_team(threads, chain_member, c);
+    double t = c->elapsed * (double)n / (double)(c->rounds * threads);
+    for (int i = 0; i < threads; i++) {
+        pthread_mutex_destroy(&c->p[i].m);
+        pthread_cond_destroy(&c->p[i].c);
+#ifdef HAVE_GLIB
+        g_mutex_clear(&c->g[i].m);
+        g_cond_clear(&c->g[i].c);
+#endif
+    }
+    free(c);
+    return t;
+}
+static double ct_event_chain_8(long n) { return run_chain(CHAIN_CT, 8, n); }
+static double pthread_event_chain_8(long n) { return run_chain(CHAIN_PTHREAD, 8, n); }
+#ifdef HAVE_GLIB
+static double glib_event_chain_8(long n) { return run_chain(CHAIN_GLIB, 8, n); }
+#endif
+
+/* ------------------------------------------------------------------ */
 /* Thread start + join                                                 */
 
 static int ct_noop(void *arg)
@@ -508,15 +660,15 @@ typedef struct ring {
     pthread_mutex_t mutex;
     pthread_cond_t not_empty, not_full;
     void *slot[QUEUE_BOUND];
-    size_t head, count;
+    size_t head, count, bound;
 } ring;
 
 static void ring_put(ring *r, void *item)
 {
     pthread_mutex_lock(&r->mutex);
-    while (r->count == QUEUE_BOUND)
+    while (r->count == r->bound)
         pthread_cond_wait(&r->not_full, &r->mutex);
-    r->slot[(r->head + r->count++) % QUEUE_BOUND] = item;
+    r->slot[(r->head + r->count++) % r->bound] = item;
     pthread_cond_signal(&r->not_empty);
     pthread_mutex_unlock(&r->mutex);
 }
@@ -527,7 +679,7 @@ static void *ring_get(ring *r)
     while (r->count == 0)
         pthread_cond_wait(&r->not_empty, &r->mutex);
     void *item = r->slot[r->head];
-    r->head = (r->head + 1) % QUEUE_BOUND;
+    r->head = (r->head + 1) % r->bound;
     r->count--;
     pthread_cond_signal(&r->not_full);
     pthread_mutex_unlock(&r->mutex);
@@ -579,10 +731,20 @@ static void *queue_get(queue_run *q)
     return item;
 }
 
-/* Members 0..producers-1 produce, the rest consume. */
+/* Members 0..producers-1 produce, the rest consume; with no consumers,
+ * the one member puts and gets in turn. */
 static void queue_member(int index, void *arg)
 {
     queue_run *q = arg;
+    if (q->consumers == 0) {
+        unsigned long long sum = 0;
+        for (long i = 1; i <= q->per_producer; i++) {
+            queue_put(q, (void *)(uintptr_t)i);
+            sum += (uintptr_t)queue_get(q);
+        }
+        atomic_fetch_add(&q->sum, sum);
+        return;
+    }
     if (index < q->producers) {
         for (long i = 1; i <= q->per_producer; i++)
             queue_put(q, (void *)(uintptr_t)i);
@@ -594,23 +756,25 @@ static void queue_member(int index, void *arg)
     }
 }
 
-static double run_queue(enum queue_kind kind, int producers, int consumers, long n)
+static double run_queue_bounded(enum queue_kind kind, int producers, int consumers, long n,
+                                long bound)
 {
     /* Round n so that producers and consumers split it evenly. */
-    long unit = (long)producers * consumers;
+    long unit = (long)producers * (consumers ? consumers : 1);
     n = (n + unit - 1) / unit * unit;
     queue_run q = {.kind = kind,
                    .producers = producers,
                    .consumers = consumers,
                    .per_producer = n / producers,
-                   .per_consumer = n / consumers};
+                   .per_consumer = consumers ? n / consumers : 0};
     ring *r = NULL;
     switch (kind) {
-    case Q_CT: MUST(ct_queue_new(&q.ct, &(ct_queue_opts){.maxsize = QUEUE_BOUND}) == 0); break;
+    case Q_CT: MUST(ct_queue_new(&q.ct, &(ct_queue_opts){.maxsize = bound}) == 0); break;
     case Q_CT_SIMPLE: MUST(ct_simple_queue_new(&q.simple, NULL) == 0); break;
     case Q_RING:
         q.ring = r = calloc(1, sizeof *r);
-        MUST(r);
+        MUST(r && bound <= QUEUE_BOUND);
+        r->bound = (size_t)bound;
         pthread_mutex_init(&r->mutex, NULL);
         pthread_cond_init(&r->not_empty, NULL);
         pthread_cond_init(&r->not_full, NULL);
@@ -621,7 +785,7 @@ static double run_queue(enum queue_kind kind, int producers, int consumers, long
     case Q_GASYNC: break;
 #endif
     }
-    double t = run_team(producers + consumers, queue_member, &q);
+    double t = run_team(consumers ? producers + consumers : 1, queue_member, &q);
     unsigned long long each = (unsigned long long)q.per_producer;
     MUST(atomic_load(&q.sum) == producers * (each * (each + 1) / 2));
     if (q.ct)
@@ -641,15 +805,32 @@ static double run_queue(enum queue_kind kind, int producers, int consumers, long
     return t;
 }
 
-static double ct_queue_1p1c(long n) { return run_queue(Q_CT, 1, 1, n); }
-static double ct_queue_2p2c(long n) { return run_queue(Q_CT, 2, 2, n); }
-static double ring_1p1c(long n) { return run_queue(Q_RING, 1, 1, n); }
-static double ring_2p2c(long n) { return run_queue(Q_RING, 2, 2, n); }
+static double run_queue(enum queue_kind kind, int producers, int consumers, long n)
+{
+    return run_queue_bounded(kind, producers, consumers, n, QUEUE_BOUND);
+}
+
+/* One row per implementation, threads and bound (GAsyncQueue has none). */
+#define QUEUE_ROWS(P, C)                                                                    \
+    static double ct_queue_##P##p##C##c(long n) { return run_queue(Q_CT, P, C, n); }        \
+    static double ring_##P##p##C##c(long n) { return run_queue(Q_RING, P, C, n); }          \
+    __attribute__((unused)) static double ct_queue_##P##p##C##c_b64(long n)                 \
+    {                                                                                       \
+        return run_queue_bounded(Q_CT, P, C, n, 64);                                        \
+    }                                                                                       \
+    __attribute__((unused)) static double ring_##P##p##C##c_b64(long n)                     \
+    {                                                                                       \
+        return run_queue_bounded(Q_RING, P, C, n, 64);                                      \
+    }                                                                                       \
+    __attribute__((unused)) static double gasync_##P##p##C##c(long n)                       \
+    {                                                                                       \
+        return run_queue(Q_GASYNC, P, C, n);                                                \
+    }
+QUEUE_ROWS(1, 1)
+QUEUE_ROWS(2, 2)
+QUEUE_ROWS(4, 4)
+QUEUE_ROWS(8, 8)
 static double ct_simple_2p2c(long n) { return run_queue(Q_CT_SIMPLE, 2, 2, n); }
-#ifdef HAVE_GLIB
-static double gasync_1p1c(long n) { return run_queue(Q_GASYNC, 1, 1, n); }
-static double gasync_2p2c(long n) { return run_queue(Q_GASYNC, 2, 2, n); }
-#endif
 
 /* ------------------------------------------------------------------ */
 /* Thread pools: many tiny tasks on 2 workers; one task at a time      */
@@ -660,10 +841,10 @@ static int ct_tiny_task(void *arg, void **result)
     return 0;
 }
 
-static double ct_executor_tasks(long n)
+static double ct_executor_tasks_on(long n, int workers)
 {
     ct_executor *ex;
-    MUST(ct_executor_new(&ex, &(ct_executor_opts){.max_workers = 2}) == 0);
+    MUST(ct_executor_new(&ex, &(ct_executor_opts){.max_workers = workers}) == 0);
     MUST(ex);
     double t0 = wall();
     for (long i = 0; i < n; i++)
@@ -673,6 +854,8 @@ static double ct_executor_tasks(long n)
     ct_executor_unref(ex);
     return t;
 }
+static double ct_executor_tasks(long n) { return ct_executor_tasks_on(n, 2); }
+static double ct_executor_tasks_8w(long n) { return ct_executor_tasks_on(n, 8); }
 
 static double ct_future_roundtrip(long n)
 {
@@ -695,7 +878,7 @@ static double ct_future_roundtrip(long n)
 
 /*
  * naive_pool: what one writes in an afternoon - a mutex, a condition
- * variable, a linked list with one malloc per task, two workers.
+ * variable, a linked list with one malloc per task, N workers.
  */
 typedef struct naive_task {
     struct naive_task *next;
@@ -707,8 +890,8 @@ typedef struct naive_pool {
     pthread_mutex_t mutex;
     pthread_cond_t cond;
     naive_task *head, **tail;
-    int closing;
-    pthread_t worker[2];
+    int closing, workers;
+    pthread_t worker[MAX_TEAM];
 } naive_pool;
 
 static void *naive_worker(void *arg)
@@ -735,38 +918,93 @@ static void *naive_worker(void *arg)
 
 static void *naive_tiny_task(void *arg) { return arg; }
 
-static double naive_pool_tasks(long n)
+static void naive_start(naive_pool *p, int workers)
 {
-    naive_pool p = {.mutex = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
-    p.tail = &p.head;
-    for (int i = 0; i < 2; i++)
-        MUST(pthread_create(&p.worker[i], NULL, naive_worker, &p) == 0);
+    *p = (naive_pool){.mutex = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER,
+                      .workers = workers};
+    p->tail = &p->head;
+    for (int i = 0; i < workers; i++)
+        MUST(pthread_create(&p->worker[i], NULL, naive_worker, p) == 0);
+}
+
+static void naive_submit(naive_pool *p, void *(*fn)(void *), void *arg)
+{
+    naive_task *t = malloc(sizeof *t);
+    MUST(t);
+    *t = (naive_task){NULL, fn, arg};
+    pthread_mutex_lock(&p->mutex);
+    *p->tail = t;
+    p->tail = &t->next;
+    pthread_cond_signal(&p->cond);
+    pthread_mutex_unlock(&p->mutex);
+}
+
+static void naive_stop(naive_pool *p)
+{
+    pthread_mutex_lock(&p->mutex);
+    p->closing = 1;
+    pthread_cond_broadcast(&p->cond);
+    pthread_mutex_unlock(&p->mutex);
+    for (int i = 0; i < p->workers; i++)
+        pthread_join(p->worker[i], NULL);
+}
+
+static double naive_pool_tasks_on(long n, int workers)
+{
+    naive_pool p;
+    naive_start(&p, workers);
+    double t0 = wall();
+    for (long i = 0; i < n; i++)
+        naive_submit(&p, naive_tiny_task, (void *)(uintptr_t)i);
+    naive_stop(&p);
+    return wall() - t0;
+}
+static double naive_pool_tasks(long n) { return naive_pool_tasks_on(n, 2); }
+static double naive_pool_tasks_8w(long n) { return naive_pool_tasks_on(n, 8); }
+
+/* A round trip through the naive pool needs its own "future": a flag
+ * under a mutex and condition variable. */
+typedef struct naive_job {
+    pthread_mutex_t mutex;
+    pthread_cond_t cond;
+    int done;
+} naive_job;
+
+static void *naive_signal_task(void *arg)
+{
+    naive_job *j = arg;
+    pthread_mutex_lock(&j->mutex);
+    j->done = 1;
+    pthread_cond_signal(&j->cond);
+    pthread_mutex_unlock(&j->mutex);
+    return NULL;
+}
+
+static double naive_pool_roundtrip(long n)
+{
+    naive_pool p;
+    naive_job j = {.mutex = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+    naive_start(&p, 2);
     double t0 = wall();
     for (long i = 0; i < n; i++) {
-        naive_task *t = malloc(sizeof *t);
-        MUST(t);
-        *t = (naive_task){NULL, naive_tiny_task, (void *)(uintptr_t)i};
-        pthread_mutex_lock(&p.mutex);
-        *p.tail = t;
-        p.tail = &t->next;
-        pthread_cond_signal(&p.cond);
-        pthread_mutex_unlock(&p.mutex);
+        naive_submit(&p, naive_signal_task, &j);
+        pthread_mutex_lock(&j.mutex);
+        while (!j.done)
+            pthread_cond_wait(&j.cond, &j.mutex);
+        j.done = 0;
+        pthread_mutex_unlock(&j.mutex);
     }
-    pthread_mutex_lock(&p.mutex);
-    p.closing = 1;
-    pthread_cond_broadcast(&p.cond);
-    pthread_mutex_unlock(&p.mutex);
-    for (int i = 0; i < 2; i++)
-        pthread_join(p.worker[i], NULL);
-    return wall() - t0;
+    double t = wall() - t0;
+    naive_stop(&p);
+    return t;
 }
 
 #ifdef HAVE_GLIB
 static void gpool_tiny_task(gpointer data, gpointer user) { (void)data, (void)user; }
 
-static double gthreadpool_tasks(long n)
+static double gthreadpool_tasks_on(long n, int workers)
 {
-    GThreadPool *pool = g_thread_pool_new(gpool_tiny_task, NULL, 2, FALSE, NULL);
+    GThreadPool *pool = g_thread_pool_new(gpool_tiny_task, NULL, workers, FALSE, NULL);
     MUST(pool);
     double t0 = wall();
     for (long i = 0; i < n; i++) /* GThreadPool refuses NULL data */
@@ -774,6 +1012,8 @@ static double gthreadpool_tasks(long n)
     g_thread_pool_free(pool, FALSE, TRUE);
     return wall() - t0;
 }
+static double gthreadpool_tasks(long n) { return gthreadpool_tasks_on(n, 2); }
+static double gthreadpool_tasks_8w(long n) { return gthreadpool_tasks_on(n, 8); }
 
 /* A round trip through GThreadPool needs its own "future": a flag under a lock. */
 typedef struct gjob {
@@ -861,6 +1101,46 @@ static int cores(void)
 }
 
 /* ------------------------------------------------------------------ */
+/* Scaling: Lock, Queue and Executor throughput against thread count   */
+
+/*
+ * scale_lock_T: T threads increment one counter under the lock.
+ * scale_queue_T: T/2 producers and T/2 consumers through a queue bounded
+ * at 1024 (one thread: it puts and gets in turn; GLib's is unbounded).
+ * scale_executor_T: one submitter, T workers, tiny tasks.
+ * Implementations: cthreading, pthreads (mutex, mutex+cond ring, naive
+ * pool), glib (GMutex, GAsyncQueue, GThreadPool).
+ */
+static const int scale_threads[] = {1, 2, 4, 8, 16, 32};
+static const char *const scale_kinds[] = {"lock", "queue", "executor"};
+static const char *const scale_impls[] = {"cthreading", "pthreads", "glib"};
+
+static double scale_queue(enum queue_kind kind, long n, int threads)
+{
+    return threads == 1 ? run_queue_bounded(kind, 1, 0, n, QUEUE_BOUND)
+                        : run_queue_bounded(kind, threads / 2, threads / 2, n, QUEUE_BOUND);
+}
+
+static double run_scale(int kind, int impl, long n, int threads)
+{
+    switch (kind * 3 + impl) {
+    case 0: return ctlock_contended_on(n, threads);
+    case 1: return pmutex_contended_on(n, threads);
+    case 3: return scale_queue(Q_CT, n, threads);
+    case 4: return scale_queue(Q_RING, n, threads);
+    case 6: return ct_executor_tasks_on(n, threads);
+    case 7: return naive_pool_tasks_on(n, threads);
+#ifdef HAVE_GLIB
+    case 2: return gmutex_contended_on(n, threads);
+    case 5: return scale_queue(Q_GASYNC, n, threads);
+    case 8: return gthreadpool_tasks_on(n, threads);
+#endif
+    }
+    MUST(!"a scaling row that was not built");
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
 /* The table of rows and the measurement loop                           */
 
 enum unit { NS_PER_OP, US_PER_OP, MITEMS_PER_S, SPEEDUP };
@@ -871,6 +1151,9 @@ typedef struct row {
     enum unit unit;
     double (*run)(long n); /* n operations; returns seconds */
 } row;
+
+/* The scale_* row being measured (its row has run NULL). */
+static int scale_kind, scale_impl, scale_nthreads;
 
 static const row rows[] = {
     {"lock_uncontended", "cthreading", NS_PER_OP, ctlock_uncontended},
@@ -885,13 +1168,25 @@ static const row rows[] = {
 #ifdef HAVE_GLIB
     {"rlock_uncontended", "grecmutex", NS_PER_OP, grecmutex_uncontended},
 #endif
+    {"rlock_uncontended", "floor_cas", NS_PER_OP, cas_uncontended},
     {"semaphore_uncontended", "cthreading", NS_PER_OP, ctsem_uncontended},
     {"semaphore_uncontended", "sem_t", NS_PER_OP, psem_uncontended},
+    {"semaphore_uncontended", "floor_cas", NS_PER_OP, cas_uncontended},
     {"lock_contended_2t", "cthreading", NS_PER_OP, ctlock_contended},
     {"lock_contended_2t", "pthread_mutex", NS_PER_OP, pmutex_contended},
     {"lock_contended_2t", "pthread_adaptive", NS_PER_OP, padaptive_contended},
 #ifdef HAVE_GLIB
     {"lock_contended_2t", "gmutex", NS_PER_OP, gmutex_contended},
+#endif
+    {"lock_contended_8t", "cthreading", NS_PER_OP, ctlock_contended_8},
+    {"lock_contended_8t", "pthread_mutex", NS_PER_OP, pmutex_contended_8},
+#ifdef HAVE_GLIB
+    {"lock_contended_8t", "gmutex", NS_PER_OP, gmutex_contended_8},
+#endif
+    {"lock_contended_32t", "cthreading", NS_PER_OP, ctlock_contended_32},
+    {"lock_contended_32t", "pthread_mutex", NS_PER_OP, pmutex_contended_32},
+#ifdef HAVE_GLIB
+    {"lock_contended_32t", "gmutex", NS_PER_OP, gmutex_contended_32},
 #endif
     {"event_pingpong", "cthreading", US_PER_OP, ct_event_pingpong},
     {"event_pingpong", "pthread_cond", US_PER_OP, pcond_pingpong},
@@ -900,6 +1195,11 @@ static const row rows[] = {
     {"event_pingpong", "gcond", US_PER_OP, gcond_pingpong},
 #endif
     {"event_pingpong", "futex_raw", US_PER_OP, futex_pingpong},
+    {"event_chain_8", "cthreading", US_PER_OP, ct_event_chain_8},
+    {"event_chain_8", "pthread_cond", US_PER_OP, pthread_event_chain_8},
+#ifdef HAVE_GLIB
+    {"event_chain_8", "gcond", US_PER_OP, glib_event_chain_8},
+#endif
     {"condition_pingpong", "cthreading", US_PER_OP, ct_condition_pingpong},
     {"condition_pingpong", "pthread_cond", US_PER_OP, pcond_pingpong},
     {"barrier_2", "cthreading", US_PER_OP, ct_barrier_2},
@@ -909,29 +1209,38 @@ static const row rows[] = {
 #ifdef HAVE_GLIB
     {"thread_start_join", "gthread", US_PER_OP, gthread_start_join},
 #endif
-    {"queue_1p1c", "cthreading", MITEMS_PER_S, ct_queue_1p1c},
-    {"queue_1p1c", "mutex_cond_ring", MITEMS_PER_S, ring_1p1c},
 #ifdef HAVE_GLIB
-    {"queue_1p1c", "gasyncqueue", MITEMS_PER_S, gasync_1p1c},
+#define GASYNC_ROW(scenario, fn) {scenario, "gasyncqueue", MITEMS_PER_S, fn},
+#else
+#define GASYNC_ROW(scenario, fn)
 #endif
-    {"queue_2p2c", "cthreading", MITEMS_PER_S, ct_queue_2p2c},
-    {"queue_2p2c", "mutex_cond_ring", MITEMS_PER_S, ring_2p2c},
-#ifdef HAVE_GLIB
-    {"queue_2p2c", "gasyncqueue", MITEMS_PER_S, gasync_2p2c},
-#endif
+#define QUEUE_TABLE(name, P, C)                                                             \
+    {name, "cthreading", MITEMS_PER_S, ct_queue_##P##p##C##c},                              \
+    {name, "mutex_cond_ring", MITEMS_PER_S, ring_##P##p##C##c},                             \
+    GASYNC_ROW(name, gasync_##P##p##C##c)                                                   \
+    {name "_b64", "cthreading", MITEMS_PER_S, ct_queue_##P##p##C##c_b64},                   \
+    {name "_b64", "mutex_cond_ring", MITEMS_PER_S, ring_##P##p##C##c_b64},
+    QUEUE_TABLE("queue_1p1c", 1, 1)
+    QUEUE_TABLE("queue_2p2c", 2, 2)
+    QUEUE_TABLE("queue_4p4c", 4, 4)
+    QUEUE_TABLE("queue_8p8c", 8, 8)
     {"simplequeue_2p2c", "cthreading", MITEMS_PER_S, ct_simple_2p2c},
-#ifdef HAVE_GLIB
-    {"simplequeue_2p2c", "gasyncqueue", MITEMS_PER_S, gasync_2p2c},
-#endif
+    GASYNC_ROW("simplequeue_2p2c", gasync_2p2c)
     {"executor_tasks", "cthreading", US_PER_OP, ct_executor_tasks},
 #ifdef HAVE_GLIB
     {"executor_tasks", "gthreadpool", US_PER_OP, gthreadpool_tasks},
 #endif
     {"executor_tasks", "naive_pool", US_PER_OP, naive_pool_tasks},
+    {"executor_tasks_8w", "cthreading", US_PER_OP, ct_executor_tasks_8w},
+#ifdef HAVE_GLIB
+    {"executor_tasks_8w", "gthreadpool", US_PER_OP, gthreadpool_tasks_8w},
+#endif
+    {"executor_tasks_8w", "naive_pool", US_PER_OP, naive_pool_tasks_8w},
     {"future_roundtrip", "cthreading", US_PER_OP, ct_future_roundtrip},
 #ifdef HAVE_GLIB
     {"future_roundtrip", "gthreadpool", US_PER_OP, gthreadpool_roundtrip},
 #endif
+    {"future_roundtrip", "naive_pool", US_PER_OP, naive_pool_roundtrip},
     {"cpu_scaling", "cthreading", SPEEDUP, NULL},
 };
 #define NROWS (sizeof rows / sizeof rows[0])
@@ -942,32 +1251,50 @@ static int glib_row(const char *impl)
     return impl[0] == 'g'; /* gmutex, grecmutex, gcond, gthread, gasyncqueue, ... */
 }
 
-static void report(const row *r, double value, double cpu_ratio, long n)
+static void report(const row *r, double value, double cpu_ratio, double cpu_ns, long n)
 {
     printf("{\"scenario\": \"%s\", \"impl\": \"%s\", \"unit\": \"%s\", "
-           "\"better\": \"%s\", \"value\": %.6g, \"cpu\": %.3f, \"n\": %ld}\n",
+           "\"better\": \"%s\", \"value\": %.6g, \"cpu\": %.3f, \"cpu_ns\": %.4g, "
+           "\"n\": %ld}\n",
            r->scenario, r->impl, unit_name[r->unit],
            r->unit == MITEMS_PER_S || r->unit == SPEEDUP ? "higher" : "lower", value,
-           cpu_ratio, n);
+           cpu_ratio, cpu_ns, n);
+}
+
+static double run_row(const row *r, long n)
+{
+    return r->run ? r->run(n) : run_scale(scale_kind, scale_impl, n, scale_nthreads);
 }
 
 static void measure(const row *r)
 {
     long n = 16;
     double t;
-    while ((t = r->run(n)) < CALIBRATE_SECONDS)
+    while ((t = run_row(r, n)) < CALIBRATE_SECONDS)
         n *= t < CALIBRATE_SECONDS / 16 ? 8 : 2;
     n = (long)((double)n * TARGET_SECONDS / t) + 1;
 
-    double c0 = cpu(), w0 = wall();
-    t = r->run(n);
-    double cpu_ratio = (cpu() - c0) / (wall() - w0);
+    /* A calibration run can be slow for reasons that have nothing to do
+     * with n (32 threads waiting for a CPU to start): if the timed run
+     * was much shorter than meant, it is redone with a larger n. */
+    double c0, w0, c;
+    for (int again = 0;; again++) {
+        c0 = cpu();
+        w0 = wall();
+        t = run_row(r, n);
+        c = cpu() - c0;
+        if (t >= TARGET_SECONDS / 3 || again == 3)
+            break;
+        double grow = TARGET_SECONDS / (t > 0 ? t : 1e-6);
+        n = (long)((double)n * (grow < 64 ? grow : 64)) + 1;
+    }
+    double cpu_ratio = c / (wall() - w0);
 
     double per_op = t / (double)n;
     double value = r->unit == NS_PER_OP   ? per_op * 1e9
                    : r->unit == US_PER_OP ? per_op * 1e6
                                           : (double)n / t / 1e6;
-    report(r, value, cpu_ratio, n);
+    report(r, value, cpu_ratio, c / (double)n * 1e9, n);
 }
 
 /* cpu_scaling: rounds calibrated so one thread takes about TARGET_SECONDS. */
@@ -983,7 +1310,8 @@ static void measure_scaling(const row *r)
     double one = crunch_on(1, rounds);
     double c0 = cpu();
     double all = crunch_on(n, rounds);
-    report(r, one / all, (cpu() - c0) / all, n);
+    double c = cpu() - c0;
+    report(r, one / all, c / all, c / (double)rounds * 1e9, n);
 }
 
 /*
@@ -1005,16 +1333,144 @@ static void start_bystander(void)
     pthread_detach(t);
 }
 
+/* ------------------------------------------------------------------ */
+/* Bytes per object, for the README's memory table                      */
+
+/* Heap bytes in use (malloc's own count, overhead included). */
+static long heap_in_use(void)
+{
+    return (long)mallinfo2().uordblks;
+}
+
+static void size_line(const char *what, const char *how, long ct, long pthreads, long glib)
+{
+    printf("{\"what\": \"%s\", \"how\": \"%s\", \"cthreading\": %ld, \"pthreads\": %ld, "
+           "\"glib\": %ld}\n",
+           what, how, ct, pthreads, glib);
+}
+
+enum { SIZE_N = 20000 };
+
+static void print_sizes(void)
+{
+    long g_mutex = -1, g_rec = -1, g_cond = -1;
+#ifdef HAVE_GLIB
+    g_mutex = sizeof(GMutex);
+    g_rec = sizeof(GRecMutex);
+    g_cond = sizeof(GCond);
+#endif
+    long pev = sizeof(pthread_mutex_t) + sizeof(pthread_cond_t) + sizeof(int);
+    size_line("Lock", "sizeof", sizeof(ct_lock), sizeof(pthread_mutex_t), g_mutex);
+    size_line("RLock", "sizeof", sizeof(ct_rlock), sizeof(pthread_mutex_t), g_rec);
+    size_line("Condition", "sizeof (own lock included)", sizeof(ct_condition),
+              sizeof(pthread_mutex_t) + sizeof(pthread_cond_t),
+              g_mutex < 0 ? -1 : g_mutex + g_cond);
+    size_line("Semaphore", "sizeof", sizeof(ct_semaphore), sizeof(sem_t), -1);
+    size_line("Event", "sizeof (pthreads, GLib: flag + mutex + cond)", sizeof(ct_event), pev,
+              g_mutex < 0 ? -1 : g_mutex + g_cond + (long)sizeof(int));
+    size_line("Barrier", "sizeof", sizeof(ct_barrier), sizeof(pthread_barrier_t), -1);
+
+    /* Heap objects: the growth of malloc's in-use bytes over SIZE_N. */
+    static ct_thread *threads[SIZE_N / 10];
+    long h0 = heap_in_use();
+    for (int i = 0; i < SIZE_N / 10; i++)
+        MUST(ct_thread_new(&threads[i], &(ct_thread_opts){.target = ct_noop}) == 0);
+    long ct_thread_bytes = (heap_in_use() - h0) / (SIZE_N / 10);
+    for (int i = 0; i < SIZE_N / 10; i++)
+        ct_thread_unref(threads[i]);
+    size_line("Thread object (not started; each thread's stack comes on top, as for any thread)",
+              "heap", ct_thread_bytes, sizeof(pthread_t), -1);
+
+    ct_queue *q;
+    MUST(ct_queue_new(&q, NULL) == 0);
+    h0 = heap_in_use();
+    for (long i = 1; i <= SIZE_N; i++)
+        MUST(ct_queue_put(q, (void *)i, 0) == 0);
+    long ct_item = (heap_in_use() - h0) / SIZE_N;
+    void *item;
+    while (ct_queue_get_nowait(q, &item) == 0)
+        ;
+    ct_queue_unref(q);
+    long g_item = -1;
+#ifdef HAVE_GLIB
+    GAsyncQueue *gq = g_async_queue_new();
+    h0 = heap_in_use();
+    for (long i = 1; i <= SIZE_N; i++)
+        g_async_queue_push(gq, (void *)i);
+    g_item = (heap_in_use() - h0) / SIZE_N;
+    while (g_async_queue_try_pop(gq))
+        ;
+    g_async_queue_unref(gq);
+#endif
+    /* pthreads: the ring of this benchmark holds one pointer per slot. */
+    size_line("queued item (unbounded Queue, GAsyncQueue; pthreads: a bounded ring's slot)",
+              "heap", ct_item, sizeof(void *), g_item);
+    size_line("queued item (bounded Queue: one slot each, allocated at creation)", "heap",
+              16, sizeof(void *), -1);
+
+    static ct_future *fs[SIZE_N];
+    h0 = heap_in_use();
+    for (int i = 0; i < SIZE_N; i++)
+        MUST(ct_future_new(&fs[i]) == 0);
+    long ct_future_bytes = (heap_in_use() - h0) / SIZE_N;
+    for (int i = 0; i < SIZE_N; i++)
+        ct_future_unref(fs[i]);
+    size_line("Future", "heap", ct_future_bytes, -1, -1);
+}
+
+/* scale_<kind>_<threads> IMPL, or 0. */
+static int scale_row(const char *scenario, const char *impl, row *out)
+{
+    for (int k = 0; k < 3; k++)
+        for (int t = 0; t < (int)(sizeof scale_threads / sizeof *scale_threads); t++)
+            for (int i = 0; i < 3; i++) {
+                static char name[64];
+                snprintf(name, sizeof name, "scale_%s_%d", scale_kinds[k], scale_threads[t]);
+                if (strcmp(name, scenario) || strcmp(scale_impls[i], impl))
+                    continue;
+#ifndef HAVE_GLIB
+                if (i == 2)
+                    return 0;
+#endif
+                *out = (row){name, scale_impls[i], MITEMS_PER_S, NULL};
+                scale_kind = k;
+                scale_impl = i;
+                scale_nthreads = scale_threads[t];
+                return 1;
+            }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 2 && strcmp(argv[1], "--list") == 0) {
         for (size_t i = 0; i < NROWS; i++)
             printf("%s %s\n", rows[i].scenario, rows[i].impl);
+        for (int k = 0; k < 3; k++)
+            for (int t = 0; t < (int)(sizeof scale_threads / sizeof *scale_threads); t++)
+                for (int i = 0; i < 3; i++) {
+#ifndef HAVE_GLIB
+                    if (i == 2)
+                        continue;
+#endif
+                    printf("scale_%s_%d %s\n", scale_kinds[k], scale_threads[t], scale_impls[i]);
+                }
+        return 0;
+    }
+    if (argc == 2 && strcmp(argv[1], "--sizes") == 0) {
+        start_bystander();
+        print_sizes();
         return 0;
     }
     if (argc != 3) {
-        fprintf(stderr, "usage: ctbench SCENARIO IMPL | ctbench --list\n");
+        fprintf(stderr, "usage: ctbench SCENARIO IMPL | ctbench --list | ctbench --sizes\n");
         return 2;
+    }
+    row scale;
+    if (scale_row(argv[1], argv[2], &scale)) {
+        start_bystander();
+        measure(&scale);
+        return 0;
     }
     for (size_t i = 0; i < NROWS; i++) {
         if (strcmp(rows[i].scenario, argv[1]) || strcmp(rows[i].impl, argv[2]))

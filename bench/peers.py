@@ -1,18 +1,20 @@
 #!/usr/bin/env python3
 """CPython's threading, queue and concurrent.futures as benchmark peers.
 
-    python3 bench/peers.py SCENARIO
+    python3 bench/peers.py SCENARIO [IMPL]
     python3 bench/peers.py --list
 
-Measures one scenario once and prints one line of JSON, the same shape
-ctbench prints for the C rows:
+The same protocol as ctbench (bench/run.py's PROVIDERS): --list prints
+one "SCENARIO IMPL" line per row; a measurement prints one line of JSON:
 
     {"scenario": "rlock_uncontended", "impl": "python", "unit": "ns",
-     "better": "lower", "value": 83.2, "cpu": 1.01, "n": 1500000}
+     "better": "lower", "value": 83.2, "cpu": 1.01, "cpu_ns": 84.0,
+     "n": 1500000}
 
 value is the figure in unit; cpu is process CPU time over wall-clock time
 for the timed section (near 1 per busy thread, near 0 when waits sleep);
-n is the operation count. Every scenario runs a short warm-up and then a
+cpu_ns the process CPU time per operation; n the operation count. An
+idle bystander thread stays alive throughout, as in ctbench. Every scenario runs a short warm-up and then a
 fixed count sized to take a few tenths of a second, so that bench/run.py
 can repeat the whole table several times within its time budget.
 
@@ -30,6 +32,8 @@ from time import perf_counter, process_time
 
 # --- Helpers ----------------------------------------------------------------
 
+LAST_CPU = 0.0  # CPU seconds of the last timed section, for cpu_ns
+
 class Clock:
     """Wall-clock and process CPU time over a `with` block."""
 
@@ -41,6 +45,8 @@ class Clock:
     def __exit__(self, *exc):
         self.wall = perf_counter() - self._wall
         self.cpu = process_time() - self._cpu
+        global LAST_CPU
+        LAST_CPU = self.cpu
         return False
 
     @property
@@ -242,6 +248,63 @@ def simplequeue_2p2c():
     return queue_scenario(queue.SimpleQueue, 400_000, 2, 2)
 
 
+def simplequeue_1t():
+    """Mitems/s through queue.SimpleQueue in one thread: put, then get."""
+    n = 1_000_000
+    q = queue.SimpleQueue()
+    put, get = q.put, q.get
+    for i in range(n // 20):
+        put(i)
+        get()
+    with Clock() as c:
+        for i in range(n):
+            put(i)
+            get()
+    return n / c.wall / 1e6, c.cpu_ratio, n
+
+
+def bounded(p, c, size, n):
+    return lambda: queue_scenario(lambda: queue.Queue(maxsize=size), n, p, c)
+
+
+def event_chain_8():
+    """µs per hop of a token passed round 8 threads through Events."""
+    def once(rounds):
+        events = [threading.Event() for _ in range(8)]
+
+        def member(i):
+            def run():
+                mine, nxt = events[i], events[(i + 1) % 8]
+                for _ in range(rounds):
+                    if i == 0:
+                        nxt.set()
+                        mine.wait()
+                        mine.clear()
+                    else:
+                        mine.wait()
+                        mine.clear()
+                        nxt.set()
+            return run
+
+        return run_threads([member(i) for i in range(8)])
+
+    rounds = 1_000
+    once(rounds // 20)
+    c = once(rounds)
+    return c.wall / (rounds * 8) * 1e6, c.cpu_ratio, rounds * 8
+
+
+def executor_tasks_8w():
+    """µs per tiny task submitted in bulk to an eight-worker pool."""
+    n = 20_000
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as ex:
+        submit, wait = ex.submit, concurrent.futures.wait
+        wait([submit(identity, i) for i in range(n // 20)])
+        with Clock() as c:
+            wait([submit(identity, i) for i in range(n)])
+    return c.wall / n * 1e6, c.cpu_ratio, n
+
+
 def executor_tasks():
     """µs per tiny task submitted in bulk to a two-worker pool."""
     n = 20_000
@@ -285,40 +348,51 @@ def cpu_scaling():
 
 # --- Table and driver -------------------------------------------------------
 
-# Scenario id -> (function, unit, which direction is better).
+# (scenario, impl) -> (function, unit, which direction is better).
 SCENARIOS = {
-    "rlock_uncontended": (rlock_uncontended, "ns", "lower"),
-    "semaphore_uncontended": (semaphore_uncontended, "ns", "lower"),
-    "event_pingpong": (event_pingpong, "us", "lower"),
-    "condition_pingpong": (condition_pingpong, "us", "lower"),
-    "barrier_2": (barrier_2, "us", "lower"),
-    "thread_start_join": (thread_start_join, "us", "lower"),
-    "queue_1p1c": (queue_1p1c, "Mitems/s", "higher"),
-    "queue_2p2c": (queue_2p2c, "Mitems/s", "higher"),
-    "simplequeue_2p2c": (simplequeue_2p2c, "Mitems/s", "higher"),
-    "executor_tasks": (executor_tasks, "us", "lower"),
-    "future_roundtrip": (future_roundtrip, "us", "lower"),
-    "cpu_scaling": (cpu_scaling, "x", "higher"),
+    ("rlock_uncontended", "python"): (rlock_uncontended, "ns", "lower"),
+    ("semaphore_uncontended", "python"): (semaphore_uncontended, "ns", "lower"),
+    ("event_pingpong", "python"): (event_pingpong, "us", "lower"),
+    ("event_chain_8", "python"): (event_chain_8, "us", "lower"),
+    ("condition_pingpong", "python"): (condition_pingpong, "us", "lower"),
+    ("barrier_2", "python"): (barrier_2, "us", "lower"),
+    ("thread_start_join", "python"): (thread_start_join, "us", "lower"),
+    ("queue_1p1c", "python"): (queue_1p1c, "Mitems/s", "higher"),
+    ("queue_2p2c", "python"): (queue_2p2c, "Mitems/s", "higher"),
+    ("queue_4p4c", "python"): (bounded(4, 4, 1024, 80_000), "Mitems/s", "higher"),
+    ("queue_8p8c", "python"): (bounded(8, 8, 1024, 64_000), "Mitems/s", "higher"),
+    ("queue_1p1c_b64", "python"): (bounded(1, 1, 64, 100_000), "Mitems/s", "higher"),
+    ("queue_2p2c_b64", "python"): (bounded(2, 2, 64, 80_000), "Mitems/s", "higher"),
+    ("queue_4p4c_b64", "python"): (bounded(4, 4, 64, 64_000), "Mitems/s", "higher"),
+    ("queue_8p8c_b64", "python"): (bounded(8, 8, 64, 64_000), "Mitems/s", "higher"),
+    ("simplequeue_2p2c", "python"): (simplequeue_2p2c, "Mitems/s", "higher"),
+    ("simplequeue_2p2c", "python_1t"): (simplequeue_1t, "Mitems/s", "higher"),
+    ("executor_tasks", "python"): (executor_tasks, "us", "lower"),
+    ("executor_tasks_8w", "python"): (executor_tasks_8w, "us", "lower"),
+    ("future_roundtrip", "python"): (future_roundtrip, "us", "lower"),
+    ("cpu_scaling", "python"): (cpu_scaling, "x", "higher"),
 }
 
 
 def main(argv):
-    if len(argv) != 2:
-        print("usage: peers.py SCENARIO | --list", file=sys.stderr)
-        return 2
-    if argv[1] == "--list":
-        print("\n".join(SCENARIOS))
+    if len(argv) == 2 and argv[1] == "--list":
+        print("\n".join("%s %s" % key for key in SCENARIOS))
         return 0
-    if argv[1] not in SCENARIOS:
-        print("peers.py: unknown scenario %r (one of: %s)"
-              % (argv[1], ", ".join(SCENARIOS)), file=sys.stderr)
+    if len(argv) not in (2, 3):
+        print("usage: peers.py SCENARIO [IMPL] | --list", file=sys.stderr)
         return 2
-    scenario = argv[1]
-    func, unit, better = SCENARIOS[scenario]
+    key = (argv[1], argv[2] if len(argv) == 3 else "python")
+    if key not in SCENARIOS:
+        print("peers.py: no row %s %s (see --list)" % key, file=sys.stderr)
+        return 2
+    # The bystander: an idle thread for the whole run, as in ctbench.
+    threading.Thread(target=threading.Event().wait, daemon=True).start()
+    func, unit, better = SCENARIOS[key]
     value, cpu, n = func()
-    print(json.dumps({"scenario": scenario, "impl": "python", "unit": unit,
+    print(json.dumps({"scenario": key[0], "impl": key[1], "unit": unit,
                       "better": better, "value": float("%.6g" % value),
-                      "cpu": round(cpu, 3), "n": n}))
+                      "cpu": round(cpu, 3), "cpu_ns": float("%.4g" % (LAST_CPU / n * 1e9)),
+                      "n": n}))
     return 0
 
 

@@ -11,6 +11,24 @@
  * completion order of every registered waiter. Callbacks run after the
  * lock is let go.
  *
+ * Starting a future (PENDING -> RUNNING) is one CAS on the state word,
+ * without the lock; cancel moves PENDING -> CANCELLED with a CAS too
+ * (under the lock, for its callbacks), so exactly one of the two wins.
+ *
+ * Recycling: an executor's futures come from its pool (struct
+ * ct__future_pool), a bounded lock-free ring of spare futures. A future
+ * goes back to the ring only when its reference count reaches zero, so
+ * no caller can ever hold a reference to a future's previous life; it
+ * is reset when it is taken again. The pool lives while its executor
+ * does and while any future it made exists: `refs` counts one for the
+ * executor and one per future allocated (not per use), plus one held by
+ * a thread while it puts a future back (a closing drain may take that
+ * future and free it at once). Closing it (the executor is gone) frees the
+ * spares; a future returned after that is freed, and the last one frees
+ * the pool. A future given back while the pool closes is seen by one of
+ * the two (its put, then a sequentially consistent look at `closed`;
+ * the close's store, then its drain).
+ *
  * wait() and as_completed() register one waiter on each future; the
  * waiter records futures in the order they complete (those already done
  * at registration first, in the order given) and wakes its owner through
@@ -26,6 +44,7 @@
 #include "future_internal.h"
 #include "park.h"
 #include "prim.h"
+#include "queue_internal.h"
 
 enum { PENDING, RUNNING, CANCELLED, FINISHED };
 #define STATE_MASK 0xfu
@@ -61,8 +80,18 @@ struct ct_future {
     ct_lock lock;
     struct callback *callbacks, *last_callback;
     struct ct__list waiters; /* of struct wnode */
-    ct_future *next;         /* the executor's queue */
+    ct_future *next;         /* a list of the executor's (after fork) */
+    struct ct__future_pool *pool; /* where it goes back to, or NULL */
     void (*free_result)(void *result); /* a result the future owns, freed with it */
+};
+
+#define POOL_SIZE 256
+enum { POOL_OPEN, POOL_CLOSED, POOL_ABANDONED };
+
+struct ct__future_pool {
+    _Atomic long refs;   /* 1 for the executor + 1 per future allocated */
+    _Atomic int closed;  /* POOL_* */
+    ct_queue *spare;     /* a bounded FIFO of spare futures */
 };
 
 static ct_future *alloc_future(ct_task_fn fn, void *arg)
@@ -77,9 +106,101 @@ static ct_future *alloc_future(ct_task_fn fn, void *arg)
     return f;
 }
 
-ct_future *ct__future_new(ct_task_fn fn, void *arg)
+int ct__future_pool_new(struct ct__future_pool **out)
 {
-    return alloc_future(fn, arg);
+    struct ct__future_pool *p = calloc(1, sizeof *p);
+    if (!p || ct_queue_new(&p->spare, &(ct_queue_opts){.maxsize = POOL_SIZE}) != 0) {
+        free(p);
+        return CT_ENOMEM;
+    }
+    atomic_init(&p->refs, 1);
+    *out = p;
+    return 0;
+}
+
+static void pool_unref(struct ct__future_pool *p)
+{
+    if (atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    ct_queue_unref(p->spare);
+    free(p);
+}
+
+static void pool_drain(struct ct__future_pool *p)
+{
+    void *f;
+    while (ct__queue_try_get(p->spare, &f) == 0) {
+        free(f);
+        pool_unref(p);
+    }
+}
+
+void ct__future_pool_close(struct ct__future_pool *p)
+{
+    if (atomic_load_explicit(&p->closed, memory_order_relaxed) == POOL_ABANDONED)
+        return;
+    /* seq_cst: pairs with the look at `closed` after a give's put. */
+    atomic_store_explicit(&p->closed, POOL_CLOSED, memory_order_seq_cst);
+    pool_drain(p);
+    pool_unref(p);
+}
+
+void ct__future_pool_abandon(struct ct__future_pool *p)
+{
+    atomic_store_explicit(&p->closed, POOL_ABANDONED, memory_order_relaxed);
+}
+
+static void pool_give(struct ct__future_pool *p, ct_future *f)
+{
+    int closed = atomic_load_explicit(&p->closed, memory_order_acquire);
+    if (closed == POOL_ABANDONED) { /* a forked child's copy: leave the pool alone */
+        free(f);
+        return;
+    }
+    if (closed == POOL_OPEN) {
+        /* Once f is in the ring a closing drain may free it, and with it
+         * the last reference to the pool, while this put still touches
+         * the ring: hold one of our own meanwhile. */
+        atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
+        if (ct__queue_try_put(p->spare, f) == 0) {
+            if (atomic_load_explicit(&p->closed, memory_order_seq_cst) != POOL_OPEN)
+                pool_drain(p); /* closed meanwhile: its drain may have missed f */
+            pool_unref(p);
+            return;
+        }
+        pool_unref(p);
+    }
+    free(f);
+    pool_unref(p);
+}
+
+ct_future *ct__future_take(struct ct__future_pool *p, ct_task_fn fn, void *arg, int refs)
+{
+    void *spare;
+    ct_future *f;
+    if (ct__queue_try_get(p->spare, &spare) == 0) {
+        /* Nobody holds a reference to it: reset every field of its last
+         * life (callbacks were freed and waiters unlinked before). */
+        f = spare;
+        f->result = NULL;
+        f->error = 0;
+        f->callbacks = f->last_callback = NULL;
+        f->next = NULL;
+        f->free_result = NULL;
+        ct_lock_init(&f->lock, 0);
+        atomic_store_explicit(&f->state, PENDING, memory_order_relaxed);
+    } else {
+        if (!(f = calloc(1, sizeof *f)))
+            return NULL;
+        f->pool = p;
+        atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
+    }
+    f->fn = fn;
+    f->arg = arg;
+    /* relaxed: the future is published to other threads through the
+     * executor's queue (release) and the caller's own hand-off. */
+    atomic_store_explicit(&f->refs, refs, memory_order_relaxed);
+    return f;
 }
 
 int ct_future_new(ct_future **out)
@@ -112,7 +233,10 @@ void ct_future_unref(ct_future *f)
     }
     if (f->free_result && f->result)
         f->free_result(f->result);
-    free(f);
+    if (f->pool)
+        pool_give(f->pool, f);
+    else
+        free(f);
 }
 
 static uint32_t state_of(const ct_future *f)
@@ -135,14 +259,6 @@ static void give(ct_future *f)
     ct__lock_give(&f->lock);
 }
 
-/* Move to RUNNING, keeping the parked flag. Lock held. */
-static void set_running(ct_future *f)
-{
-    uint32_t s = atomic_load_explicit(&f->state, memory_order_relaxed);
-    while (!atomic_compare_exchange_weak_explicit(&f->state, &s, (s & PARKED) | RUNNING,
-                                                  memory_order_release, memory_order_relaxed))
-        ;
-}
 
 static void waiter_push(struct waiter *w, ct_future *f)
 {
@@ -237,12 +353,15 @@ void ct__future_fail(ct_future *f, int code)
 
 int ct_future_set_running_or_notify_cancel(ct_future *f)
 {
-    take(f);
-    uint32_t s = state_of(f);
-    if (s == PENDING)
-        set_running(f);
-    give(f);
-    return s == PENDING ? 0 : s == CANCELLED ? CT_ECANCELLED : CT_ESTATE;
+    /* No lock: the CAS from PENDING races only with cancel's CAS (and a
+     * completion's exchange), and exactly one wins. acquire: what the
+     * submitter wrote before the future was queued is seen by the task. */
+    uint32_t s = atomic_load_explicit(&f->state, memory_order_acquire);
+    while ((s & STATE_MASK) == PENDING)
+        if (atomic_compare_exchange_weak_explicit(&f->state, &s, (s & PARKED) | RUNNING,
+                                                  memory_order_acq_rel, memory_order_acquire))
+            return 0;
+    return (s & STATE_MASK) == CANCELLED ? CT_ECANCELLED : CT_ESTATE;
 }
 
 int ct_future_set_result(ct_future *f, void *result)
@@ -278,11 +397,21 @@ int ct__future_set_owned_result(ct_future *f, void *result, void (*free_result)(
 int ct_future_cancel(ct_future *f)
 {
     take(f);
-    uint32_t s = state_of(f);
+    /* The CAS decides against a lockless start (see there). */
+    uint32_t s = atomic_load_explicit(&f->state, memory_order_acquire), cancelled = 0;
+    while ((s & STATE_MASK) == PENDING &&
+           !(cancelled = atomic_compare_exchange_weak_explicit(
+                 &f->state, &s, (s & PARKED) | CANCELLED, memory_order_acq_rel,
+                 memory_order_acquire)))
+        ;
     struct callback *cbs = NULL;
     bool wake = false;
-    if (s == PENDING)
+    if (cancelled) {
+        s = PENDING;
         cbs = complete_locked(f, CANCELLED, &wake);
+    } else {
+        s &= STATE_MASK;
+    }
     give(f);
     if (s == PENDING)
         after_complete(f, cbs, wake);

@@ -5,10 +5,23 @@
 #include "clock.h"
 #include "cthreading/future.h"
 
-/* A new pending future for fn(arg), with one reference. */
-CT__HIDDEN ct_future *ct__future_new(ct_task_fn fn, void *arg);
+/* A pool of recycled futures, one per executor (future.c says how a
+ * future can never come back while someone still holds it). */
+struct ct__future_pool;
+CT__HIDDEN int ct__future_pool_new(struct ct__future_pool **out);
+/* The owner is done with it: the spares are freed, and the pool itself
+ * once the last future it made is gone. */
+CT__HIDDEN void ct__future_pool_close(struct ct__future_pool *p);
+/* In a forked child: the pool may be mid-operation by threads that are
+ * gone; never touch it again (its futures are freed, the pool leaks). */
+CT__HIDDEN void ct__future_pool_abandon(struct ct__future_pool *p);
 
-/* The executor's queue link (guarded by the executor's lock). */
+/* A pending future for fn(arg) from the pool (recycled or new), with
+ * `refs` references. NULL when out of memory. */
+CT__HIDDEN ct_future *ct__future_take(struct ct__future_pool *p, ct_task_fn fn, void *arg,
+                                      int refs);
+
+/* A link for lists of futures the executor keeps (after fork). */
 CT__HIDDEN ct_future **ct__future_next(ct_future *f);
 
 /* Mark the future running and return 1, unless it was cancelled first

@@ -17,6 +17,8 @@ static _Atomic uint32_t next_thread_no;
 static _Atomic int chaos = -1; /* -1: not read from the environment yet */
 static _Thread_local uint32_t chaos_rng;
 
+_Atomic int ct__spinners __attribute__((visibility("hidden")));
+int ct__spin_slots __attribute__((visibility("hidden")));
 _Thread_local int ct__spin_budget __attribute__((tls_model("initial-exec"), visibility("hidden")));
 _Thread_local unsigned ct__spin_waits __attribute__((tls_model("initial-exec"), visibility("hidden")));
 
@@ -70,6 +72,22 @@ bool ct__self_id_inherited(uint64_t id)
 }
 
 CT__FORK_HOOKS(CT__FORK_PARK, NULL, NULL, forget_ids)
+
+/* The CPUs this process may run on (its affinity mask, as a container
+ * or taskset sets it), else the CPUs online. */
+static int usable_cpus(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+        return CPU_COUNT(&set);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+__attribute__((constructor)) static void spin_init(void)
+{
+    ct__spin_slots = usable_cpus() - 1;
+}
 
 uint64_t ct__self_id_slow(void)
 {

@@ -189,9 +189,12 @@ static inline void ct__cpu_relax(void)
 
 /*
  * Adaptive spinning before parking. A thread that must wait first spins
- * while `cond` holds, for up to its spin budget, then yields the CPU once:
- * that is far cheaper than sleeping in the kernel when the partner is
- * about to act, and lets a partner waiting for this core run. The budget
+ * while `cond` holds, for up to its spin budget, then parks: far cheaper
+ * than sleeping in the kernel when the partner is about to act. It does
+ * not yield the CPU in between: on a machine busy with other processes a
+ * sched_yield() hands the CPU away for a whole time slice (4-8 ms on the
+ * development VM while other suites ran, against a 10-20 us futex
+ * wake-up), so every hand-off that yielded took milliseconds. The budget
  * is per thread. A spin that paid off restores it in full; one that did
  * not halves it, so a thread whose partners are slow (or not running at
  * all, on a busy machine) soon stops burning its core. A thread at the
@@ -205,6 +208,38 @@ static inline void ct__cpu_relax(void)
 #define CT__SPIN_PROBE 16
 extern _Thread_local int ct__spin_budget __attribute__((tls_model("initial-exec")));
 extern _Thread_local unsigned ct__spin_waits __attribute__((tls_model("initial-exec")));
+
+/*
+ * Spinning is also rationed across the process: at most ct__spin_slots
+ * threads spin at once, where ct__spin_slots is the number of CPUs this
+ * process may run on, minus one. A spinner only helps when the thread it
+ * waits for is running on another CPU; with slots = CPUs - 1 spinners can
+ * never fill every CPU, so at least one CPU is always left to a thread
+ * that does work, and with more waiters than CPUs (the oversubscribed
+ * case) every waiter beyond the slots parks at once instead of burning a
+ * core. On one CPU nobody spins. The count is touched only by threads
+ * that already have to wait (two atomic operations per wait, none on a
+ * path that does not wait).
+ */
+extern _Atomic int ct__spinners;
+extern int ct__spin_slots;
+
+static inline int ct__spin_enter(void)
+{
+    int n = atomic_load_explicit(&ct__spinners, memory_order_relaxed);
+    do {
+        if (n >= ct__spin_slots)
+            return 0;
+        /* relaxed: a count, guarding nothing but CPU time. */
+    } while (!atomic_compare_exchange_weak_explicit(&ct__spinners, &n, n + 1,
+                                                    memory_order_relaxed, memory_order_relaxed));
+    return 1;
+}
+
+static inline void ct__spin_leave(void)
+{
+    atomic_fetch_sub_explicit(&ct__spinners, 1, memory_order_relaxed);
+}
 
 static inline int ct__spin_limit(void)
 {
@@ -224,16 +259,29 @@ static inline void ct__spin_paid_off(int yes)
 
 CT__HIDDEN void ct__yield(void);
 
+/* How long (in pause instructions) a waiter polls for a spinning slot
+ * before it parks: in a hand-off, the thread it is about to wait for is
+ * still leaving its own slot (it saw its wait end a moment ago). */
+#define CT__SPIN_SLOT_WAIT 48
+
 #define CT__SPIN_WHILE(cond)                                                                \
     do {                                                                                    \
+        if (!(cond))                                                                        \
+            break;                                                                          \
+        int ct__in = ct__spin_enter();                                                      \
+        for (int ct__w = 0; !ct__in && ct__w < CT__SPIN_SLOT_WAIT && (cond); ct__w++) {     \
+            ct__cpu_relax();                                                                \
+            ct__in = ct__spin_enter();                                                      \
+        }                                                                                   \
+        if (!ct__in)                                                                        \
+            break;                                                                          \
         int ct__lim = ct__spin_limit(), ct__i = 0;                                          \
         while (ct__i < ct__lim && (cond)) {                                                 \
             ct__cpu_relax();                                                                \
             ct__i++;                                                                        \
         }                                                                                   \
+        ct__spin_leave();                                                                   \
         ct__spin_paid_off(ct__i < ct__lim);                                                 \
-        if (ct__i == ct__lim)                                                               \
-            ct__yield();                                                                    \
     } while (0)
 
 /*

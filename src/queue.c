@@ -1,35 +1,89 @@
 /*
- * Queues: FIFO, LIFO, priority and simple, on one engine.
+ * Queues: FIFO, LIFO, priority and simple.
  *
- * Storage is one array. FIFO and simple queues use it as a ring indexed
- * by two counters that only grow: `tail` (items ever put) and `head`
- * (items ever taken); the queue holds tail - head items. Producers
- * serialise on `tail_lock` and consumers on `head_lock`, so a producer and
- * a consumer never wait for each other (Michael and Scott's two-lock
- * queue, on a ring): a producer writes the slot and then publishes `tail`
- * with a release store; a consumer reads `tail` with an acquire load
- * before it reads the slot, and publishes `head` the same way, which is
- * how a producer of a bounded queue sees room. An unbounded ring grows
- * under both locks (always taken tail first). LIFO and priority queues
- * (a stack and a stable binary heap) take `tail_lock` for everything.
- * A bounded queue allocates its array once, at creation.
+ * Three engines share one set of waits and one shutdown:
  *
- * Waiting is done on three words: `not_empty` (getters), `not_full`
- * (putters) and `all_done` (joiners), each a wake-up count with a
- * "somebody may be parked" flag in bit 0. A thread that must wait yields
- * the CPU once (see wait_until for why not spin), then sets the flag,
- * looks at the queue once more, and parks. A thread that changes the
- * queue publishes the change and then reads the flag; only if it is set
- * does it clear it and wake the parked threads (all of them: they look again, and those that
- * find nothing park again). Publication and flag are sequentially
- * consistent on both sides, so no wake-up is lost; a put or get that
- * nobody waits for touches no shared word beyond the queue's own, and a
- * burst of puts costs one wake-up, not one per item.
+ * RING (FIFO with a maxsize) is a bounded multi-producer multi-consumer
+ * ring of per-slot sequence numbers, after Dmitry Vyukov's design.
+ * `tail` counts positions ever claimed by producers (bit 63: CLOSED),
+ * `head` positions ever claimed by consumers; position p lives in slot
+ * p % cap, whose `seq` says what it holds:
+ *     seq == p        free, waiting for the producer of p
+ *     seq == p + 1    holds item p
+ *     seq == p + cap  item p was read: free for the producer of p + cap
+ * (cap is maxsize, or 2 for a maxsize of 1, whose puts then always
+ * check the head too).
+ * A producer reads the slot of the tail: seq == tail means room, and it
+ * claims the position with one CAS on `tail`, writes the item and
+ * publishes seq = p + 1. A consumer does the same on `head` and publishes
+ * seq = p + cap. Only when the slot is not ready does a thread read the
+ * other side's counter, to tell "full" / "empty" from "the thread of that
+ * slot is between its claim and its publication": then it claims anyway
+ * and waits for that one thread.
  *
- * Shutdown is a state word (open, shut, immediate) read by every
- * operation. An immediate shutdown takes both locks, drops what the queue
- * holds and counts each dropped item as done; an item that a racing put
- * publishes afterwards is dropped by the next get instead of handed out.
+ * SEG (FIFO without maxsize, and SimpleQueue) is a list of blocks of
+ * BLK slots. Indexes count LAP = BLK + 1 values per block: offset BLK is
+ * a sentinel meaning "the thread that took the block's last slot is
+ * linking the next block"; index words keep bit 0 for CLOSED (tail). A
+ * producer claims with a CAS on the tail index and then writes; the one
+ * that takes a block's last slot allocated the next block before its CAS
+ * and links it right after (three stores). A consumer claims a position
+ * with a CAS on the head index once the tail shows it claimed, then waits
+ * for its WRITTEN bit (it reads the tail index only once it has caught
+ * up with the last tail a consumer saw). Memory safety without hazard
+ * pointers: a thread
+ * dereferences a block only after a CAS proved that its position lies in
+ * it, and a block is freed (or kept as the one spare) only when every
+ * slot was read: the reader of the last slot starts, and a reader still
+ * inside a slot is told by a DESTROY bit to finish the job (the scheme
+ * of crossbeam's SegQueue). Slots hold two words so that the executor can
+ * queue (fn, arg) without a record (queue_internal.h).
+ *
+ * HEAP (LifoQueue, PriorityQueue) is an array used as a stack or a
+ * stable binary heap under one lock, as before.
+ *
+ * Who waits for whom. No thread ever holds a lock on the FIFO paths. A
+ * producer waits only for the one consumer still reading the slot it
+ * claimed (RING), a consumer only for the one producer still writing its
+ * slot; at a block boundary (once per BLK items) the threads of one side
+ * wait for the three stores that link the next block. A producer
+ * descheduled mid-put thus delays only the consumer that claimed its
+ * item; every other producer and consumer goes on.
+ *
+ * Blocking waits use three wait words: `not_empty` (getters), `not_full`
+ * (putters) and `all_done` (joiners), each a sequence to park on and a
+ * count of waiters. A waiter counts itself, looks at the
+ * queue once more, and parks (CT__PARK_INTERRUPTIBLE: an interrupted
+ * get/put/join has changed nothing). Every put publishes (a sequentially
+ * consistent claim, then a sequentially consistent publication) before
+ * it reads `not_empty`'s count, and wakes one getter if it is not 0;
+ * every get likewise wakes one putter; task_done and shutdown wake all.
+ * A waiter is counted only around its park, and one wake-one is in
+ * flight at a time (`waking`): the woken waiter clears it when it runs,
+ * the waker itself when the system call found nobody asleep, and a get
+ * (put) that leaves more items (room) behind for a waiter passes the
+ * wake-up on. So an oversubscribed queue makes no wake-up call for a
+ * thread that is awake but waiting for a CPU.
+ * The waiter's count and its second look are sequentially consistent
+ * too, so one of the two sides sees the other: no lost wake-up, and an
+ * operation nobody waits for reads shared words and writes none. The
+ * short waits for a claimed slot park on `slot_wait[slot % 16]`, change
+ * counters with a "somebody parked" bit that every publication of a slot
+ * of that bucket reads (not
+ * interruptible: the operation is already committed); that is why every
+ * engine notifies inside its own put and get, whoever calls it.
+ *
+ * Task accounting: unfinished = puts - done, where puts is read from
+ * `tail` (every claimed position is filled) and `done` counts task_done
+ * calls and dropped items, so a put adds no read-modify-write for it.
+ *
+ * Shutdown sets `state` (OPEN, SHUT, IMMEDIATE) and then CLOSED in the
+ * tail word, so a put either claimed its position before the shutdown or
+ * fails: none slips in after a get saw "shut and empty". An immediate
+ * shutdown (and every get that sees IMMEDIATE) drains the queue, dropping
+ * each item (destroy callback or the dropped list) and counting it done;
+ * a get that claimed an item after the state became IMMEDIATE drops it
+ * too. Each item is thus handed out or dropped exactly once.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,47 +93,93 @@
 #include "cthreading/queue.h"
 #include "park.h"
 #include "prim.h"
+#include "queue_internal.h"
 
 enum { FIFO, LIFO, PRIORITY, SIMPLE };
+enum { RING, SEG, HEAP };
 enum { OPEN, SHUT, IMMEDIATE };
+
+#define RING_CLOSED (1ull << 63)
+#define SEG_CLOSED 1ull
+#define LAP 128u
+#define BLK (LAP - 1)
+#define WRITTEN 1u
+#define READ 2u
+#define DESTROY 4u
+#define PARKED CT__COUNT_PARKED
+#define SLOT_WORDS 16
+
+struct ring_slot {
+    _Atomic uint64_t seq;
+    void *item;
+};
+
+struct seg_slot {
+    _Atomic uint32_t state;
+    void *item, *aux;
+};
+
+struct block {
+    _Atomic(struct block *) next;
+    struct seg_slot slots[BLK];
+};
 
 struct entry {
     void *item;
     uint64_t seq; /* priority queues: the order of arrival breaks ties */
 };
 
+/* A wait word: waiters park on `seq` after counting themselves in
+ * `waiters`; a change bumps `seq` and wakes one (or all) of them, only
+ * when `waiters` is not 0. */
+struct wq {
+    _Atomic uint32_t seq;
+    _Atomic uint32_t waiters;
+    _Atomic uint32_t waking; /* 1 from a wake-one until a woken waiter runs */
+};
+
 struct ct_queue {
     _Atomic int refs;
-    int kind;
+    int kind, engine;
     long maxsize; /* <= 0: unbounded */
     ct_queue_opts opts;
-    _Atomic int state;
+    /* RING */
+    struct ring_slot *slots;
+    uint64_t cap, mask; /* mask: cap - 1 when cap is a power of two, else 0 */
+    /* HEAP, all under heap_lock */
+    ct_lock heap_lock;
     struct entry *buf;
-    size_t cap;
+    size_t hcap;
     uint64_t next_seq;
-    /* The producers' line; the consumers read `tail` only when the
-     * items they last saw are used up. */
-    _Alignas(64) ct_lock tail_lock;
-    _Atomic uint64_t tail;
-    uint64_t seen_head;    /* ring: a past value of head (<= head), under tail_lock */
-    _Atomic long unfinished; /* put, not yet task_done (not kept for SimpleQueue) */
-    /* The consumers' line, the same way round. */
-    _Alignas(64) ct_lock head_lock;
-    _Atomic uint64_t head;
-    uint64_t seen_tail; /* ring: a past value of tail (<= tail), under head_lock */
-    _Alignas(64) _Atomic uint32_t not_empty, not_full, all_done;
-    void **dropped; /* under both locks */
+    _Atomic uint64_t hcount, hputs;
+    /* The producers' line. */
+    _Alignas(64) _Atomic uint64_t tail;
+    _Atomic(struct block *) tail_block;
+    /* The consumers' line. */
+    _Alignas(64) _Atomic uint64_t head;
+    _Atomic(struct block *) head_block;
+    _Atomic uint64_t tail_seen; /* SEG: a tail index some consumer read (never ahead) */
+    /* Read by every operation, written rarely. */
+    _Alignas(64) _Atomic int state;
+    struct wq not_empty, not_full, all_done;
+    /* Waits for a claimed slot: change counters (park.h), one per slot
+     * index modulo SLOT_WORDS, so a publication wakes only the waiters of
+     * its own bucket. */
+    _Alignas(64) _Atomic uint32_t slot_wait[SLOT_WORDS];
+    _Atomic(struct block *) spare; /* SEG: one emptied block kept for reuse */
+    _Alignas(64) _Atomic uint64_t done; /* task_done calls + dropped items */
+    ct_lock drop_lock;                  /* guards the dropped list */
+    void **dropped;
     size_t ndropped, dropped_head, dropped_cap;
 };
 
-static int is_ring(const struct ct_queue *q)
-{
-    return q->kind == FIFO || q->kind == SIMPLE;
-}
+void (*_Atomic ct__queue_put_hook)(const ct_queue *q);
 
-static ct_lock *consumer_lock(struct ct_queue *q)
+static void claimed_hook(const struct ct_queue *q)
 {
-    return is_ring(q) ? &q->head_lock : &q->tail_lock;
+    void (*hook)(const ct_queue *) = atomic_load_explicit(&ct__queue_put_hook, memory_order_relaxed);
+    if (CT__UNLIKELY(hook != NULL))
+        hook(q);
 }
 
 static void take(ct_lock *l)
@@ -92,71 +192,326 @@ static void drop(ct_lock *l)
     ct__lock_release((struct ct__lock *)(void *)l);
 }
 
-static size_t count_of(const struct ct_queue *q)
+/* After a state change: if somebody may be parked on the change counter
+ * `word`, clear its bit, move the count on and wake them all (they look
+ * again). Costs one load when nobody sleeps. */
+static void notify(_Atomic uint32_t *word)
 {
-    struct ct_queue *m = (struct ct_queue *)q;
-    uint64_t h = atomic_load_explicit(&m->head, memory_order_acquire);
-    uint64_t t = atomic_load_explicit(&m->tail, memory_order_acquire);
-    return t > h ? (size_t)(t - h) : 0;
+    /* seq_cst: the change was published seq_cst before this read. */
+    if (atomic_load_explicit(word, memory_order_seq_cst) & PARKED)
+        ct__count_advance(word, 0);
 }
 
-/*
- * How full the queue is, as a producer holding the producer lock needs to
- * know it: exact for a stack or heap; for a ring, counted against the
- * last head this side read, which can only be behind, so the count can
- * only be too high. Only when that count reaches `limit` is the
- * consumers' line read again. While the ring is neither full nor empty,
- * producers and consumers thus read each other's index once per lap
- * rather than once per item.
- */
-static size_t used_for_put(struct ct_queue *q, size_t limit)
+/* After a change one waiter can use (an item, a free slot): wake one
+ * waiter of w, if any; n = CT__WAKE_ALL for a change all can use. Costs
+ * one load when nobody waits. One at a time, as a condition variable's
+ * signal: waking every waiter for each item made 16 consumers of an
+ * oversubscribed queue burn both CPUs in turn. */
+static void wake(struct wq *w, int n)
 {
-    if (!is_ring(q))
-        return count_of(q);
+    /* seq_cst: the change was published seq_cst before these reads;
+     * pairs with the waiter's count-then-look in wait_until, and with a
+     * woken waiter's clear-then-look of `waking`. */
+    if (atomic_load_explicit(&w->waiters, memory_order_seq_cst) == 0)
+        return;
+    /* One wake-one in flight at a time: until the woken thread runs, a
+     * second call would only wake another thread for the same change,
+     * or (oversubscribed) make a system call for a thread that is no
+     * longer asleep but not yet running. The woken thread passes the
+     * wake-up on if more is there (wake_more). */
+    if (n == 1) {
+        uint32_t idle = 0;
+        if (atomic_load_explicit(&w->waking, memory_order_seq_cst) ||
+            !atomic_compare_exchange_strong_explicit(&w->waking, &idle, 1,
+                                                     memory_order_seq_cst,
+                                                     memory_order_relaxed))
+            return;
+    }
+    atomic_fetch_add_explicit(&w->seq, 1, memory_order_seq_cst);
+    /* Nobody was asleep after all (the waiter counted was between its
+     * count and its park, or just woke by itself): no woken thread will
+     * clear the flag, so this one does. A waiter that parks from now on
+     * read the new `seq`, after this change, so it sees the change. */
+    if (ct__park_wake(&w->seq, n, 0) == 0 && n == 1)
+        atomic_store_explicit(&w->waking, 0, memory_order_seq_cst);
+}
+
+/* A slot changed (index `idx`): end the claimed-slot waits of its
+ * bucket, then wake one waiter of w. */
+static void published(struct ct_queue *q, uint64_t idx, struct wq *w)
+{
+    notify(&q->slot_wait[idx % SLOT_WORDS]);
+    wake(w, 1);
+}
+
+/* Wait until cond holds, for the thread that owns the other end of a
+ * slot this thread claimed: it is a few instructions from done unless it
+ * was preempted. Spin a little, then park on `word` (which that thread
+ * reads once it is done). */
+#define WAIT_FOR_SLOT(q, word, cond)                                                        \
+    do {                                                                                    \
+        for (int spins_ = 0; !(cond); spins_++) {                                           \
+            if (spins_ < 128) {                                                             \
+                ct__cpu_relax();                                                            \
+                continue;                                                                   \
+            }                                                                               \
+            uint32_t w_ = atomic_load_explicit((word), memory_order_seq_cst);               \
+            if (cond)                                                                       \
+                break;                                                                      \
+            if (!ct__mark_parked((word), &w_, PARKED))                                      \
+                continue;                                                                   \
+            if (cond)                                                                       \
+                break;                                                                      \
+            ct__park_wait((word), w_, CT__NEVER, 0, (q), "queue");                          \
+        }                                                                                   \
+    } while (0)
+
+/* Wait for the thread that is linking the next block (three stores):
+ * spin; yield only if it seems preempted there. */
+static void step_back(int *spins)
+{
+    if (++*spins < 1024)
+        ct__cpu_relax();
+    else
+        ct__yield();
+}
+
+/* ---- RING ---- */
+
+static uint64_t ring_index(const struct ct_queue *q, uint64_t pos)
+{
+    return q->mask ? pos & q->mask : pos % q->cap;
+}
+
+static int ring_put(struct ct_queue *q, void *item)
+{
     uint64_t t = atomic_load_explicit(&q->tail, memory_order_relaxed);
-    if (t - q->seen_head >= limit)
-        q->seen_head = atomic_load_explicit(&q->head, memory_order_acquire);
-    return (size_t)(t - q->seen_head);
-}
-
-/* Whether an item is there, as a consumer holding the consumer lock needs
- * to know it; the same idea. A slot below a tail that some consumer read
- * with acquire is visible to every later holder of the consumer lock. */
-static int has_item_for_get(struct ct_queue *q)
-{
-    if (!is_ring(q))
-        return count_of(q) > 0;
-    uint64_t h = atomic_load_explicit(&q->head, memory_order_relaxed);
-    if (q->seen_tail > h)
-        return 1;
-    q->seen_tail = atomic_load_explicit(&q->tail, memory_order_acquire);
-    return q->seen_tail > h;
-}
-
-/* ---- storage ---- */
-
-/* Make room for one more item in an unbounded queue. Called with the
- * producer lock; takes the consumer lock too while it moves the items. */
-static int grow(struct ct_queue *q)
-{
-    size_t cap = q->cap ? q->cap * 2 : 16;
-    struct entry *buf = malloc(cap * sizeof *buf);
-    if (!buf)
-        return CT_ENOMEM;
-    int two = is_ring(q);
-    if (two)
-        take(&q->head_lock);
-    uint64_t h = atomic_load_explicit(&q->head, memory_order_relaxed);
-    uint64_t t = atomic_load_explicit(&q->tail, memory_order_relaxed);
-    for (uint64_t i = h; i < t; i++)
-        buf[two ? i % cap : i] = q->buf[two ? i % q->cap : i];
-    free(q->buf);
-    q->buf = buf;
-    q->cap = cap;
-    if (two)
-        drop(&q->head_lock);
+    struct ring_slot *s;
+    for (;;) {
+        if (t & RING_CLOSED)
+            return CT_ESHUTDOWN;
+        s = &q->slots[ring_index(q, t)];
+        uint64_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
+        if (seq != t || CT__UNLIKELY(q->maxsize == 1)) {
+            if ((int64_t)(seq - t) > 0) { /* another producer took t */
+                t = atomic_load_explicit(&q->tail, memory_order_relaxed);
+                continue;
+            }
+            /* Item t - cap is still there, or being read (or maxsize 1,
+             * kept in two slots: a slot's seq cannot tell "holds item p"
+             * from "free for p + 1" when cap is 1). */
+            uint64_t h = atomic_load_explicit(&q->head, memory_order_acquire);
+            if (t - h >= (uint64_t)q->maxsize) {
+                uint64_t again = atomic_load_explicit(&q->tail, memory_order_relaxed);
+                if (again == t)
+                    return CT_EFULL;
+                t = again;
+                continue;
+            }
+        }
+        /* seq_cst: the claim is what a parked getter's second look reads
+         * (count_of); see the design block. */
+        if (atomic_compare_exchange_weak_explicit(&q->tail, &t, t + 1, memory_order_seq_cst,
+                                                  memory_order_relaxed))
+            break;
+    }
+    claimed_hook(q);
+    /* Normally free already; else its reader is between claim and release. */
+    WAIT_FOR_SLOT(q, &q->slot_wait[ring_index(q, t) % SLOT_WORDS],
+                  atomic_load_explicit(&s->seq, memory_order_acquire) == t);
+    s->item = item;
+    /* seq_cst: pairs with a waiting consumer's flag (WAIT_FOR_SLOT), and
+     * release: the item is published with it. */
+    atomic_store_explicit(&s->seq, t + 1, memory_order_seq_cst);
+    published(q, ring_index(q, t), &q->not_empty);
     return 0;
 }
+
+static int ring_get(struct ct_queue *q, void **item)
+{
+    uint64_t h = atomic_load_explicit(&q->head, memory_order_relaxed);
+    struct ring_slot *s;
+    for (;;) {
+        s = &q->slots[ring_index(q, h)];
+        uint64_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
+        if (seq != h + 1) {
+            if ((int64_t)(seq - (h + 1)) > 0) { /* another consumer took h */
+                h = atomic_load_explicit(&q->head, memory_order_relaxed);
+                continue;
+            }
+            /* Not written: unclaimed (empty), or its producer is at work. */
+            uint64_t t = atomic_load_explicit(&q->tail, memory_order_seq_cst);
+            if ((t & ~RING_CLOSED) <= h) {
+                uint64_t again = atomic_load_explicit(&q->head, memory_order_relaxed);
+                if (again == h)
+                    return (t & RING_CLOSED) ? CT_ESHUTDOWN : CT_EEMPTY;
+                h = again;
+                continue;
+            }
+        }
+        if (atomic_compare_exchange_weak_explicit(&q->head, &h, h + 1, memory_order_seq_cst,
+                                                  memory_order_relaxed))
+            break;
+    }
+    WAIT_FOR_SLOT(q, &q->slot_wait[ring_index(q, h) % SLOT_WORDS],
+                  atomic_load_explicit(&s->seq, memory_order_acquire) == h + 1);
+    *item = s->item;
+    /* seq_cst: pairs with a waiting producer's flag (WAIT_FOR_SLOT). */
+    atomic_store_explicit(&s->seq, h + q->cap, memory_order_seq_cst);
+    published(q, ring_index(q, h), &q->not_full);
+    return 0;
+}
+
+/* ---- SEG ---- */
+
+/* Items before index i (sentinels do not count). */
+static uint64_t seg_items(uint64_t i)
+{
+    uint64_t off = i % LAP;
+    return i / LAP * BLK + (off < BLK ? off : BLK);
+}
+
+static struct block *new_block(struct ct_queue *q)
+{
+    struct block *b = atomic_exchange_explicit(&q->spare, NULL, memory_order_acquire);
+    if (b)
+        return b;
+    return calloc(1, sizeof *b);
+}
+
+/* A block every slot of which was read: keep it as the spare, or free it. */
+static void retire_block(struct ct_queue *q, struct block *b)
+{
+    atomic_store_explicit(&b->next, NULL, memory_order_relaxed);
+    for (unsigned i = 0; i < BLK; i++)
+        atomic_store_explicit(&b->slots[i].state, 0, memory_order_relaxed);
+    struct block *none = NULL;
+    /* release: the reset above is seen by whoever takes it (acquire). */
+    if (!atomic_compare_exchange_strong_explicit(&q->spare, &none, b, memory_order_release,
+                                                 memory_order_relaxed))
+        free(b);
+}
+
+/* Slots start..BLK-2 of b: each must be read before b goes; a reader
+ * still inside one is told to carry on (DESTROY), and this stops. */
+static void destroy_block(struct ct_queue *q, struct block *b, unsigned start)
+{
+    for (unsigned i = start; i + 1 < BLK; i++) {
+        _Atomic uint32_t *st = &b->slots[i].state;
+        if (!(atomic_load_explicit(st, memory_order_acquire) & READ) &&
+            !(atomic_fetch_or_explicit(st, DESTROY, memory_order_acq_rel) & READ))
+            return;
+    }
+    retire_block(q, b);
+}
+
+static int seg_put(struct ct_queue *q, void *item, void *aux)
+{
+    struct block *fresh = NULL;
+    uint64_t tw = atomic_load_explicit(&q->tail, memory_order_acquire);
+    struct block *b = atomic_load_explicit(&q->tail_block, memory_order_acquire);
+    int spins = 0;
+    for (;;) {
+        if (tw & SEG_CLOSED) {
+            if (fresh)
+                retire_block(q, fresh);
+            return CT_ESHUTDOWN;
+        }
+        unsigned off = (unsigned)((tw >> 1) % LAP);
+        if (off == BLK) { /* the next block is being linked */
+            step_back(&spins);
+            tw = atomic_load_explicit(&q->tail, memory_order_acquire);
+            b = atomic_load_explicit(&q->tail_block, memory_order_acquire);
+            continue;
+        }
+        if (off + 1 == BLK && !fresh && !(fresh = new_block(q)))
+            return CT_ENOMEM;
+        /* seq_cst: the claim pairs with a parked getter's look; success
+         * proves that b is the block of this position (see the design
+         * block): the block pointer is stored before the index enters
+         * its lap, and a later block means a later index. */
+        if (atomic_compare_exchange_weak_explicit(&q->tail, &tw, tw + 2, memory_order_seq_cst,
+                                                  memory_order_acquire)) {
+            if (off + 1 == BLK) {
+                atomic_store_explicit(&b->next, fresh, memory_order_release);
+                atomic_store_explicit(&q->tail_block, fresh, memory_order_release);
+                /* Past the sentinel; an add keeps a CLOSED set meanwhile. */
+                atomic_fetch_add_explicit(&q->tail, 2, memory_order_release);
+                fresh = NULL;
+            }
+            claimed_hook(q);
+            struct seg_slot *s = &b->slots[off];
+            s->item = item;
+            s->aux = aux;
+            /* seq_cst: pairs with a consumer waiting for this slot. */
+            atomic_fetch_or_explicit(&s->state, WRITTEN, memory_order_seq_cst);
+            published(q, off, &q->not_empty);
+            if (fresh)
+                retire_block(q, fresh);
+            return 0;
+        }
+        b = atomic_load_explicit(&q->tail_block, memory_order_acquire);
+    }
+}
+
+static int seg_get(struct ct_queue *q, void **item, void **aux)
+{
+    uint64_t hw = atomic_load_explicit(&q->head, memory_order_acquire);
+    struct block *b = atomic_load_explicit(&q->head_block, memory_order_acquire);
+    int spins = 0;
+    for (;;) {
+        uint64_t i = hw >> 1;
+        unsigned off = (unsigned)(i % LAP);
+        if (off == BLK) {
+            step_back(&spins);
+            hw = atomic_load_explicit(&q->head, memory_order_acquire);
+            b = atomic_load_explicit(&q->head_block, memory_order_acquire);
+            continue;
+        }
+        /* Below a tail index that a consumer read, every position is
+         * claimed (the tail only grows): no need to read the producers'
+         * line again until the consumers catch up with it. */
+        if (atomic_load_explicit(&q->tail_seen, memory_order_relaxed) <= i) {
+            uint64_t tw = atomic_load_explicit(&q->tail, memory_order_seq_cst);
+            if ((tw >> 1) <= i) {
+                uint64_t again = atomic_load_explicit(&q->head, memory_order_acquire);
+                if (again == hw)
+                    return (tw & SEG_CLOSED) ? CT_ESHUTDOWN : CT_EEMPTY;
+                hw = again;
+                b = atomic_load_explicit(&q->head_block, memory_order_acquire);
+                continue;
+            }
+            /* relaxed: a hint; a racing smaller store only costs a read. */
+            atomic_store_explicit(&q->tail_seen, tw >> 1, memory_order_relaxed);
+        }
+        if (atomic_compare_exchange_weak_explicit(&q->head, &hw, hw + 2, memory_order_seq_cst,
+                                                  memory_order_acquire)) {
+            if (off + 1 == BLK) {
+                /* Its producer links the next block right after its claim. */
+                struct block *next;
+                spins = 0;
+                while (!(next = atomic_load_explicit(&b->next, memory_order_acquire)))
+                    step_back(&spins);
+                atomic_store_explicit(&q->head_block, next, memory_order_release);
+                atomic_fetch_add_explicit(&q->head, 2, memory_order_release);
+            }
+            struct seg_slot *s = &b->slots[off];
+            WAIT_FOR_SLOT(q, &q->slot_wait[off % SLOT_WORDS],
+                          atomic_load_explicit(&s->state, memory_order_acquire) & WRITTEN);
+            *item = s->item;
+            if (aux)
+                *aux = s->aux;
+            if (off + 1 == BLK)
+                destroy_block(q, b, 0);
+            else if (atomic_fetch_or_explicit(&s->state, READ, memory_order_acq_rel) & DESTROY)
+                destroy_block(q, b, off + 1);
+            return 0;
+        }
+        b = atomic_load_explicit(&q->head_block, memory_order_acquire);
+    }
+}
+
+/* ---- HEAP ---- */
 
 static int before(const struct ct_queue *q, const struct entry *a, const struct entry *b)
 {
@@ -164,35 +519,10 @@ static int before(const struct ct_queue *q, const struct entry *a, const struct 
     return c < 0 || (c == 0 && a->seq < b->seq);
 }
 
-/* Add an item; called with the producer lock and room available. */
-static void push(struct ct_queue *q, void *item)
+/* Remove the next item; heap_lock held, an item there. */
+static void *heap_pop(struct ct_queue *q)
 {
-    uint64_t t = atomic_load_explicit(&q->tail, memory_order_relaxed);
-    if (q->kind == PRIORITY) {
-        struct entry e = {item, q->next_seq++};
-        size_t i = (size_t)t;
-        while (i > 0 && before(q, &e, &q->buf[(i - 1) / 2])) {
-            q->buf[i] = q->buf[(i - 1) / 2];
-            i = (i - 1) / 2;
-        }
-        q->buf[i] = e;
-    } else {
-        q->buf[is_ring(q) ? t % q->cap : t].item = item;
-    }
-    /* seq_cst: pairs with the flag in wait_until (see notify). */
-    atomic_store_explicit(&q->tail, t + 1, memory_order_seq_cst);
-}
-
-/* Remove the next item; called with the consumer lock and an item there. */
-static void *pop(struct ct_queue *q)
-{
-    if (is_ring(q)) {
-        uint64_t h = atomic_load_explicit(&q->head, memory_order_relaxed);
-        void *item = q->buf[h % q->cap].item;
-        atomic_store_explicit(&q->head, h + 1, memory_order_seq_cst);
-        return item;
-    }
-    size_t n = (size_t)atomic_load_explicit(&q->tail, memory_order_relaxed) - 1;
+    size_t n = (size_t)atomic_load_explicit(&q->hcount, memory_order_relaxed) - 1;
     void *item;
     if (q->kind == LIFO) {
         item = q->buf[n].item;
@@ -213,8 +543,117 @@ static void *pop(struct ct_queue *q)
         }
         q->buf[i] = last;
     }
-    atomic_store_explicit(&q->tail, n, memory_order_seq_cst);
+    /* seq_cst: the count is what waiters look at (see notify). */
+    atomic_store_explicit(&q->hcount, n, memory_order_seq_cst);
     return item;
+}
+
+static int heap_put(struct ct_queue *q, void *item)
+{
+    int rc = 0;
+    take(&q->heap_lock);
+    size_t n = (size_t)atomic_load_explicit(&q->hcount, memory_order_relaxed);
+    if (atomic_load_explicit(&q->state, memory_order_relaxed) != OPEN) {
+        rc = CT_ESHUTDOWN;
+    } else if (q->maxsize > 0 && n >= (size_t)q->maxsize) {
+        rc = CT_EFULL;
+    } else if (n == q->hcap) {
+        size_t cap = q->hcap ? q->hcap * 2 : 16;
+        struct entry *buf = realloc(q->buf, cap * sizeof *buf);
+        if (!buf)
+            rc = CT_ENOMEM;
+        else
+            q->buf = buf, q->hcap = cap;
+    }
+    if (rc == 0) {
+        struct entry e = {item, q->next_seq++};
+        size_t i = n;
+        while (q->kind == PRIORITY && i > 0 && before(q, &e, &q->buf[(i - 1) / 2])) {
+            q->buf[i] = q->buf[(i - 1) / 2];
+            i = (i - 1) / 2;
+        }
+        q->buf[i] = e;
+        atomic_store_explicit(&q->hputs, atomic_load_explicit(&q->hputs, memory_order_relaxed) + 1,
+                              memory_order_seq_cst);
+        atomic_store_explicit(&q->hcount, n + 1, memory_order_seq_cst);
+    }
+    drop(&q->heap_lock);
+    if (rc == 0)
+        wake(&q->not_empty, 1);
+    return rc;
+}
+
+static int heap_get(struct ct_queue *q, void **item)
+{
+    int rc = 0;
+    take(&q->heap_lock);
+    if (atomic_load_explicit(&q->hcount, memory_order_relaxed) > 0)
+        *item = heap_pop(q);
+    else
+        rc = atomic_load_explicit(&q->state, memory_order_relaxed) != OPEN ? CT_ESHUTDOWN
+                                                                            : CT_EEMPTY;
+    drop(&q->heap_lock);
+    if (rc == 0)
+        wake(&q->not_full, 1);
+    return rc;
+}
+
+/* ---- one interface over the engines ---- */
+
+static int try_put(struct ct_queue *q, void *item)
+{
+    switch (q->engine) {
+    case RING: return ring_put(q, item);
+    case SEG: return seg_put(q, item, NULL);
+    default: return heap_put(q, item);
+    }
+}
+
+static int try_get(struct ct_queue *q, void **item)
+{
+    switch (q->engine) {
+    case RING: return ring_get(q, item);
+    case SEG: return seg_get(q, item, NULL);
+    default: return heap_get(q, item);
+    }
+}
+
+/* Items put so far (each claimed position is filled). */
+static uint64_t puts_of(const struct ct_queue *q)
+{
+    struct ct_queue *m = (struct ct_queue *)q;
+    switch (q->engine) {
+    case RING: return atomic_load_explicit(&m->tail, memory_order_seq_cst) & ~RING_CLOSED;
+    case SEG: return seg_items(atomic_load_explicit(&m->tail, memory_order_seq_cst) >> 1);
+    default: return atomic_load_explicit(&m->hputs, memory_order_seq_cst);
+    }
+}
+
+/* Items inside, counting those whose put or get is under way. */
+static size_t count_of(const struct ct_queue *q)
+{
+    struct ct_queue *m = (struct ct_queue *)q;
+    uint64_t h, t;
+    switch (q->engine) {
+    case RING:
+        /* head first: tail only grows, so the difference is never negative. */
+        h = atomic_load_explicit(&m->head, memory_order_seq_cst);
+        t = atomic_load_explicit(&m->tail, memory_order_seq_cst) & ~RING_CLOSED;
+        return (size_t)(t - h);
+    case SEG:
+        h = seg_items(atomic_load_explicit(&m->head, memory_order_seq_cst) >> 1);
+        t = seg_items(atomic_load_explicit(&m->tail, memory_order_seq_cst) >> 1);
+        return t > h ? (size_t)(t - h) : 0;
+    default: return (size_t)atomic_load_explicit(&m->hcount, memory_order_seq_cst);
+    }
+}
+
+static void close_tail(struct ct_queue *q)
+{
+    if (q->engine == RING)
+        atomic_fetch_or_explicit(&q->tail, RING_CLOSED, memory_order_seq_cst);
+    else if (q->engine == SEG)
+        atomic_fetch_or_explicit(&q->tail, SEG_CLOSED, memory_order_seq_cst);
 }
 
 /* ---- dropped items ---- */
@@ -237,16 +676,33 @@ static int keep_dropped(struct ct_queue *q, void *item)
     return 0;
 }
 
-/* Drop one item taken out by an immediate shutdown: to destroy (outside
- * the locks, by the caller, through `later`) or into the dropped list. */
-static void drop_item(struct ct_queue *q, void *item, void **later, size_t *nlater)
+/* Drop one item taken out after an immediate shutdown: to the destroy
+ * callback (no lock held) or into the dropped list; it counts as done. */
+static void drop_item(struct ct_queue *q, void *item)
 {
-    if (q->opts.destroy && later)
-        later[(*nlater)++] = item;
-    else if (q->opts.destroy)
+    if (q->opts.destroy) {
         q->opts.destroy(item, q->opts.destroy_arg);
-    else if (keep_dropped(q, item) != 0)
-        fprintf(stderr, "cthreading: out of memory keeping a dropped queue item\n");
+    } else {
+        take(&q->drop_lock);
+        int rc = keep_dropped(q, item);
+        drop(&q->drop_lock);
+        if (rc)
+            fprintf(stderr, "cthreading: out of memory keeping a dropped queue item\n");
+    }
+    if (q->kind != SIMPLE) {
+        /* seq_cst: pairs with a joiner's flag, as task_done. */
+        atomic_fetch_add_explicit(&q->done, 1, memory_order_seq_cst);
+        wake(&q->all_done, CT__WAKE_ALL);
+    }
+}
+
+/* Take out and drop everything there is, including items whose put is
+ * still writing. */
+static void drain(struct ct_queue *q)
+{
+    void *item;
+    while (try_get(q, &item) == 0)
+        drop_item(q, item);
 }
 
 /* ---- life ---- */
@@ -266,13 +722,28 @@ static int make(ct_queue **out, int kind, const ct_queue_opts *opts)
     q->kind = kind;
     q->maxsize = opts->maxsize > 0 ? opts->maxsize : 0;
     q->opts = *opts;
-    if (q->maxsize > 0) {
-        q->cap = (size_t)q->maxsize;
-        q->buf = malloc(q->cap * sizeof *q->buf);
-        if (!q->buf) {
+    if (kind == LIFO || kind == PRIORITY) {
+        q->engine = HEAP;
+    } else if (q->maxsize > 0) {
+        q->engine = RING;
+        q->cap = q->maxsize > 1 ? (uint64_t)q->maxsize : 2;
+        q->mask = (q->cap & (q->cap - 1)) == 0 ? q->cap - 1 : 0;
+        q->slots = malloc(q->cap * sizeof *q->slots);
+        if (!q->slots) {
             free(q);
             return CT_ENOMEM;
         }
+        for (uint64_t i = 0; i < q->cap; i++)
+            atomic_init(&q->slots[i].seq, i);
+    } else {
+        q->engine = SEG;
+        struct block *b = calloc(1, sizeof *b);
+        if (!b) {
+            free(q);
+            return CT_ENOMEM;
+        }
+        atomic_init(&q->head_block, b);
+        atomic_init(&q->tail_block, b);
     }
     *out = q;
     return 0;
@@ -299,14 +770,35 @@ ct_queue *ct_queue_ref(ct_queue *q)
     return q;
 }
 
+/* Free the storage; the queue holds nothing any more. */
+static void free_storage(struct ct_queue *q)
+{
+    if (q->engine == SEG) {
+        struct block *b = atomic_load_explicit(&q->head_block, memory_order_relaxed);
+        while (b) {
+            struct block *next = atomic_load_explicit(&b->next, memory_order_relaxed);
+            free(b);
+            b = next;
+        }
+        free(atomic_load_explicit(&q->spare, memory_order_relaxed));
+    }
+    free(q->slots);
+    free(q->buf);
+    free(q->dropped);
+}
+
 void ct_queue_unref(ct_queue *q)
 {
     if (!q || atomic_fetch_sub_explicit(&q->refs, 1, memory_order_acq_rel) != 1)
         return;
-    size_t left = count_of(q) + q->ndropped;
+    size_t left = q->ndropped;
+    void *item;
+    while (try_get(q, &item) == 0) {
+        if (q->opts.destroy)
+            q->opts.destroy(item, q->opts.destroy_arg);
+        left++;
+    }
     if (q->opts.destroy) {
-        while (count_of(q) > 0)
-            q->opts.destroy(pop(q), q->opts.destroy_arg);
         for (size_t i = 0; i < q->ndropped; i++)
             q->opts.destroy(q->dropped[(q->dropped_head + i) % q->dropped_cap],
                             q->opts.destroy_arg);
@@ -316,16 +808,11 @@ void ct_queue_unref(ct_queue *q)
                 "callback to hand them to\n",
                 left);
     }
-    free(q->dropped);
-    free(q->buf);
+    free_storage(q);
     free(q);
 }
 
 /* ---- waiting ---- */
-
-/* Each wait word is a change counter (park.h): wake-ups counted in the
- * upper bits, bit 0 saying that a thread may be parked on it. */
-#define PARKED CT__COUNT_PARKED
 
 static int can_get(const struct ct_queue *q)
 {
@@ -339,21 +826,31 @@ static int can_put(const struct ct_queue *q)
            atomic_load_explicit(&((struct ct_queue *)q)->state, memory_order_seq_cst) != OPEN;
 }
 
-static int all_done(const struct ct_queue *q)
+/* After a get (put) that a wake-up may have started: if more items
+ * (more room) are there and somebody waits, pass the wake-up on. */
+static void wake_more(struct ct_queue *q, struct wq *w, int (*ready)(const struct ct_queue *))
 {
-    return atomic_load_explicit(&((struct ct_queue *)q)->unfinished, memory_order_seq_cst) <= 0;
+    if (atomic_load_explicit(&w->waiters, memory_order_seq_cst) != 0 && ready(q))
+        wake(w, 1);
 }
 
-/* Wait until ready(q) may hold, or the deadline. Called without locks;
- * the caller looks again either way. Yields first; then sets the flag,
- * looks once more, and parks. The state change is published (seq_cst)
- * before its maker reads the flag (notify), and the flag is set
+static int all_done(const struct ct_queue *q)
+{
+    uint64_t puts = puts_of(q);
+    return atomic_load_explicit(&((struct ct_queue *)q)->done, memory_order_seq_cst) >= puts;
+}
+
+/* Wait until ready(q) may hold, or the deadline. The caller looks again
+ * either way. Yields first; then counts itself in w->waiters, looks once
+ * more, and parks on w->seq. The state change is published (seq_cst)
+ * before its maker reads `waiters` (wake), and the count is made
  * (seq_cst) before this re-check: one of the two sees the other, so no
- * wake-up is lost. Returns CT_ETIMEDOUT once the deadline has passed,
- * CT_EINTERRUPTED / CT_EINTR when the wait was interrupted. */
-static int wait_until(struct ct_queue *q, _Atomic uint32_t *word,
-                      int (*ready)(const struct ct_queue *), double timeout, ct__deadline *dl,
-                      int *have_dl)
+ * wake-up is lost. A waiter that leaves because it was interrupted while
+ * the queue is ready passes on the wake-up it may have taken. Returns
+ * CT_ETIMEDOUT once the deadline has passed, CT_EINTERRUPTED / CT_EINTR
+ * when the wait was interrupted. */
+static int wait_until(struct ct_queue *q, struct wq *w, int (*ready)(const struct ct_queue *),
+                      double timeout, ct__deadline *dl, int *have_dl)
 {
     if (!*have_dl) {
         ct__deadline_make(timeout, dl); /* already validated */
@@ -361,37 +858,38 @@ static int wait_until(struct ct_queue *q, _Atomic uint32_t *word,
     }
     if (ct__deadline_passed(*dl))
         return CT_ETIMEDOUT;
-    /* Step aside once before parking, rather than spin. A consumer that
-     * spins on an empty queue takes each item the moment it lands, so
-     * every item drags the producer's cache lines across and back; one
-     * that steps aside (or sleeps) finds a run of items when it returns
-     * and takes them in a row. bench/ measured the two on 2 cores:
-     * queue_1p1c 7 M items/s spinning, 15 stepping aside. Queues are for
-     * throughput; the hand-off primitives (Event, Condition) spin. */
-    if (!ready(q))
-        ct__yield();
+    /* No spinning here: a consumer that spins on an empty queue takes
+     * each item the moment it lands, so every item drags the producer's
+     * cache lines across and back; one that sleeps finds a run of items
+     * when it is woken and takes them in a row. Queues are for
+     * throughput; the hand-off primitives (Event, Condition) spin. Nor a
+     * sched_yield(): on a busy machine it gives the CPU away for a whole
+     * time slice (park.h). */
+    int rc = 0;
     for (;;) {
-        uint32_t w = atomic_load_explicit(word, memory_order_seq_cst);
+        uint32_t seen = atomic_load_explicit(&w->seq, memory_order_seq_cst);
         if (ready(q) || ct__deadline_passed(*dl))
-            return 0;
-        if (!ct__mark_parked(word, &w, PARKED))
-            continue;
-        if (ready(q)) /* the look that the flag (now set) pairs with */
-            return 0;
-        int rc = ct__park_wait(word, w, *dl, CT__PARK_INTERRUPTIBLE, q, "queue");
+            break;
+        /* Counted only around the park itself, so that a put or get
+         * rarely makes a wake-up call for a thread that is not asleep. */
+        atomic_fetch_add_explicit(&w->waiters, 1, memory_order_seq_cst);
+        if (ready(q)) { /* the look that the count pairs with */
+            atomic_fetch_sub_explicit(&w->waiters, 1, memory_order_seq_cst);
+            break;
+        }
+        rc = ct__park_wait(&w->seq, seen, *dl, CT__PARK_INTERRUPTIBLE, q, "queue");
+        atomic_fetch_sub_explicit(&w->waiters, 1, memory_order_seq_cst);
+        /* Running again: the next change may wake another (seq_cst, then
+         * the look below; see wake). */
+        if (atomic_load_explicit(&w->waking, memory_order_relaxed))
+            atomic_store_explicit(&w->waking, 0, memory_order_seq_cst);
         if (rc == CT_EINTERRUPTED || rc == CT_EINTR)
-            return rc;
+            break;
+        rc = 0;
     }
-}
-
-/* After a state change: if somebody may be parked on `word`, clear the
- * flag, move the count on and wake them all (they look again; those that
- * find nothing park again). Costs one load when nobody sleeps. */
-static void notify(_Atomic uint32_t *word)
-{
-    /* seq_cst: the change was published seq_cst before this read. */
-    if (atomic_load_explicit(word, memory_order_seq_cst) & PARKED)
-        ct__count_advance(word, 0);
+    if (rc && ready(q))
+        wake(w, 1);
+    return rc;
 }
 
 /* ---- operations ---- */
@@ -401,34 +899,19 @@ int ct_queue_put(ct_queue *q, void *item, double timeout)
     if (CT__UNLIKELY(!ct__timeout_ok(timeout)))
         return ct_timeout_check(timeout);
     ct__deadline dl = 0;
-    int have_dl = 0, rc = 0;
+    int have_dl = 0;
     for (;;) {
-        take(&q->tail_lock);
-        if (atomic_load_explicit(&q->state, memory_order_acquire) != OPEN) {
-            rc = CT_ESHUTDOWN;
-            break;
-        }
-        size_t limit = q->maxsize > 0 ? (size_t)q->maxsize : q->cap;
-        if (used_for_put(q, limit) < limit || (q->maxsize <= 0 && (rc = grow(q)) == 0))
-            break;
-        if (rc)
-            break;
-        drop(&q->tail_lock);
+        int rc = try_put(q, item);
+        if (rc == 0)
+            wake_more(q, &q->not_full, can_put);
+        if (rc != CT_EFULL)
+            return rc;
         if (timeout == 0)
             return CT_EFULL;
         rc = wait_until(q, &q->not_full, can_put, timeout, &dl, &have_dl);
         if (rc)
             return rc == CT_ETIMEDOUT ? CT_EFULL : rc;
     }
-    if (rc == 0) {
-        if (q->kind != SIMPLE)
-            atomic_fetch_add_explicit(&q->unfinished, 1, memory_order_relaxed);
-        push(q, item);
-    }
-    drop(&q->tail_lock);
-    if (rc == 0)
-        notify(&q->not_empty);
-    return rc;
 }
 
 int ct_queue_put_nowait(ct_queue *q, void *item)
@@ -442,33 +925,32 @@ int ct_queue_get(ct_queue *q, void **item, double timeout)
         return ct_timeout_check(timeout);
     ct__deadline dl = 0;
     int have_dl = 0;
-    ct_lock *lock = consumer_lock(q);
     for (;;) {
-        take(lock);
-        int state = atomic_load_explicit(&q->state, memory_order_acquire);
-        if (state != IMMEDIATE && has_item_for_get(q))
-            break;
-        if (state == IMMEDIATE) {
-            /* Items a racing put published after the drain are dropped. */
-            while (count_of(q) > 0) {
-                drop_item(q, pop(q), NULL, NULL);
-                if (atomic_fetch_sub_explicit(&q->unfinished, 1, memory_order_seq_cst) == 1)
-                    notify(&q->all_done);
-            }
-        }
-        drop(lock);
-        if (state != OPEN)
+        if (CT__UNLIKELY(atomic_load_explicit(&q->state, memory_order_acquire) == IMMEDIATE)) {
+            drain(q); /* items a racing put wrote after the shutdown's drain */
             return CT_ESHUTDOWN;
+        }
+        int rc = try_get(q, item);
+        if (rc == 0) {
+            /* seq_cst: a claim after the state became IMMEDIATE is dropped. */
+            if (CT__UNLIKELY(atomic_load_explicit(&q->state, memory_order_seq_cst) ==
+                             IMMEDIATE)) {
+                drop_item(q, *item);
+                continue;
+            }
+            wake_more(q, &q->not_empty, can_get);
+            return 0;
+        }
+        if (rc == CT_ESHUTDOWN)
+            return rc;
+        if (atomic_load_explicit(&q->state, memory_order_acquire) != OPEN)
+            continue; /* shut while empty: look once more, then report it */
         if (timeout == 0)
             return CT_EEMPTY;
-        int rc = wait_until(q, &q->not_empty, can_get, timeout, &dl, &have_dl);
+        rc = wait_until(q, &q->not_empty, can_get, timeout, &dl, &have_dl);
         if (rc)
             return rc == CT_ETIMEDOUT ? CT_EEMPTY : rc;
     }
-    *item = pop(q);
-    drop(lock);
-    notify(&q->not_full);
-    return 0;
 }
 
 int ct_queue_get_nowait(ct_queue *q, void **item)
@@ -503,19 +985,22 @@ bool ct_queue_is_shutdown(const ct_queue *q)
 
 long ct_queue_unfinished_tasks(const ct_queue *q)
 {
-    return atomic_load_explicit(&((struct ct_queue *)q)->unfinished, memory_order_relaxed);
+    uint64_t puts = puts_of(q);
+    uint64_t done = atomic_load_explicit(&((struct ct_queue *)q)->done, memory_order_relaxed);
+    return puts > done ? (long)(puts - done) : 0;
 }
 
 int ct_queue_task_done(ct_queue *q)
 {
-    long n = atomic_load_explicit(&q->unfinished, memory_order_relaxed);
+    uint64_t d = atomic_load_explicit(&q->done, memory_order_relaxed);
     do {
-        if (n <= 0)
+        if (d >= puts_of(q))
             return CT_ETASKDONE;
-    } while (!atomic_compare_exchange_weak_explicit(&q->unfinished, &n, n - 1, memory_order_seq_cst,
+        /* seq_cst: release of the caller's writes to a joiner, and the
+         * change its parked flag pairs with. */
+    } while (!atomic_compare_exchange_weak_explicit(&q->done, &d, d + 1, memory_order_seq_cst,
                                                     memory_order_relaxed));
-    if (n == 1)
-        notify(&q->all_done);
+    wake(&q->all_done, CT__WAKE_ALL);
     return 0;
 }
 
@@ -543,53 +1028,118 @@ int ct_queue_shutdown(ct_queue *q, unsigned flags)
     bool immediate = flags & CT_SHUTDOWN_IMMEDIATE;
     void **later = NULL;
     size_t nlater = 0;
-    take(&q->tail_lock);
-    if (is_ring(q))
-        take(&q->head_lock);
+    if (q->engine == HEAP)
+        take(&q->heap_lock);
     int old = atomic_load_explicit(&q->state, memory_order_relaxed);
+    /* seq_cst: before CLOSED, and before the look of every get that
+     * checks for IMMEDIATE after its claim. */
     atomic_store_explicit(&q->state, immediate ? IMMEDIATE : (old == OPEN ? SHUT : old),
                           memory_order_seq_cst);
-    if (immediate) {
-        if (q->opts.destroy && count_of(q) > 0)
-            later = malloc(count_of(q) * sizeof *later);
-        while (count_of(q) > 0) {
-            drop_item(q, pop(q), later, &nlater);
-            long n = atomic_load_explicit(&q->unfinished, memory_order_relaxed);
-            while (n > 0 && !atomic_compare_exchange_weak_explicit(&q->unfinished, &n, n - 1,
-                                                                   memory_order_seq_cst,
-                                                                   memory_order_relaxed))
-                ;
-        }
+    close_tail(q);
+    if (q->engine == HEAP) {
+        /* Taken out under the lock, dropped (user code) after it. */
+        size_t n = (size_t)atomic_load_explicit(&q->hcount, memory_order_relaxed);
+        if (immediate && n > 0 && (later = malloc(n * sizeof *later)) != NULL)
+            while (atomic_load_explicit(&q->hcount, memory_order_relaxed) > 0)
+                later[nlater++] = heap_pop(q);
+        drop(&q->heap_lock);
+        for (size_t i = 0; i < nlater; i++)
+            drop_item(q, later[i]);
+        free(later);
+        if (immediate && n > 0 && !later)
+            fprintf(stderr, "cthreading: out of memory dropping queue items\n");
     }
-    if (is_ring(q))
-        drop(&q->head_lock);
-    drop(&q->tail_lock);
     if (immediate)
-        notify(&q->all_done);
-    notify(&q->not_empty);
-    notify(&q->not_full);
-    for (size_t i = 0; i < nlater; i++)
-        q->opts.destroy(later[i], q->opts.destroy_arg);
-    free(later);
+        drain(q);
+    wake(&q->all_done, CT__WAKE_ALL);
+    wake(&q->not_empty, CT__WAKE_ALL);
+    wake(&q->not_full, CT__WAKE_ALL);
     return 0;
 }
 
 int ct_queue_take_dropped(ct_queue *q, void **item)
 {
     int rc = CT_EEMPTY;
-    take(&q->tail_lock);
-    if (is_ring(q))
-        take(&q->head_lock);
+    take(&q->drop_lock);
     if (q->ndropped > 0) {
         *item = q->dropped[q->dropped_head];
         q->dropped_head = (q->dropped_head + 1) % q->dropped_cap;
         q->ndropped--;
         rc = 0;
     }
-    if (is_ring(q))
-        drop(&q->head_lock);
-    drop(&q->tail_lock);
+    drop(&q->drop_lock);
     return rc;
+}
+
+/* ---- for the executor and the future pool (queue_internal.h) ---- */
+
+int ct__fifo_new(ct_queue **out)
+{
+    return make(out, SIMPLE, NULL);
+}
+
+int ct__fifo_put2(ct_queue *q, void *a, void *b)
+{
+    return seg_put(q, a, b);
+}
+
+int ct__fifo_get2(ct_queue *q, void **a, void **b)
+{
+    return seg_get(q, a, b);
+}
+
+void ct__fifo_close(ct_queue *q)
+{
+    close_tail(q);
+}
+
+bool ct__fifo_empty(const ct_queue *q)
+{
+    return count_of(q) == 0;
+}
+
+void ct__fifo_salvage(ct_queue *q, void (*each)(void *a, void *b, void *ctx), void *ctx)
+{
+    uint64_t h = atomic_load_explicit(&q->head, memory_order_relaxed) >> 1;
+    uint64_t t = atomic_load_explicit(&q->tail, memory_order_relaxed) >> 1;
+    struct block *b = atomic_load_explicit(&q->head_block, memory_order_relaxed);
+    for (uint64_t i = h; i < t && b; i++) {
+        unsigned off = (unsigned)(i % LAP);
+        if (off == BLK) {
+            b = atomic_load_explicit(&b->next, memory_order_relaxed);
+            continue;
+        }
+        struct seg_slot *s = &b->slots[off];
+        if ((atomic_load_explicit(&s->state, memory_order_relaxed) & (WRITTEN | READ)) == WRITTEN)
+            each(s->item, s->aux, ctx);
+    }
+    /* Start over: one empty block, closed. Blocks that threads of the
+     * parent were emptying are not reachable from here (they leak once). */
+    free_storage(q);
+    q->slots = NULL;
+    q->buf = NULL;
+    q->dropped = NULL;
+    struct block *fresh = calloc(1, sizeof *fresh);
+    if (!fresh)
+        ct__die("calloc", 0);
+    atomic_store_explicit(&q->head_block, fresh, memory_order_relaxed);
+    atomic_store_explicit(&q->tail_block, fresh, memory_order_relaxed);
+    atomic_store_explicit(&q->spare, NULL, memory_order_relaxed);
+    atomic_store_explicit(&q->head, 0, memory_order_relaxed);
+    atomic_store_explicit(&q->tail, SEG_CLOSED, memory_order_relaxed);
+    atomic_store_explicit(&q->tail_seen, 0, memory_order_relaxed);
+    for (int i = 0; i < SLOT_WORDS; i++)
+        atomic_store_explicit(&q->slot_wait[i], 0, memory_order_relaxed);
+}
+
+int ct__queue_try_put(ct_queue *q, void *item)
+{
+    return try_put(q, item);
+}
+
+int ct__queue_try_get(ct_queue *q, void **item)
+{
+    return try_get(q, item);
 }
 
 /* ---- SimpleQueue: an unbounded FIFO ct_queue without task tracking ---- */

@@ -245,7 +245,6 @@ static void close_fd(void *arg, int i)
 
 START_TEST(test_wait_any_process_ends)
 {
-    CT_SKIP_IF(ct_under_tsan(), "fork with threads under ThreadSanitizer");
     int fds[2];
     ck_assert_int_eq(pipe(fds), 0);
     ck_assert_ct(ct_event_init(&e1, 0));

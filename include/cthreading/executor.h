@@ -68,7 +68,11 @@ CT_API void ct_executor_unref(ct_executor *ex);
  * not get one). Returns 0, CT_ESHUTDOWN (after shutdown, Python's
  * RuntimeError, also once process exit has begun), CT_EBROKENPOOL (an
  * initializer failed, or the executor was inherited across fork),
- * CT_EAGAIN (no worker could be started and none exists), CT_ENOMEM.
+ * CT_EAGAIN (no worker could be started and none exists), CT_ENOMEM,
+ * CT_EINVAL (fn is NULL). Takes no lock unless it starts a worker; with
+ * out == NULL it allocates nothing per task (the task waits in the
+ * executor's queue as the pair fn, arg). Futures are recycled within the
+ * executor once every reference to them is gone.
  */
 CT_API int ct_executor_submit(ct_executor *ex, ct_task_fn fn, void *arg, ct_future **out);
 
@@ -79,7 +83,12 @@ CT_API int ct_executor_submit(ct_executor *ex, ct_task_fn fn, void *arg, ct_futu
  * when every task succeeded; else the first failing task's code in order;
  * CT_ETIMEDOUT when the results were not all there in time (the tasks not
  * yet started are cancelled); or a submit error (the tasks submitted
- * before it are cancelled if they have not started).
+ * before it are cancelled if they have not started). The items are
+ * submitted in chunks of consecutive items (about four chunks per
+ * worker, at most 256 items each): a chunk runs its items in order on
+ * one worker, and is the unit that a timeout cancels. map copies args,
+ * so a chunk still running after a timed-out map returns reads nothing
+ * of the caller's.
  */
 CT_API int ct_executor_map(ct_executor *ex, ct_task_fn fn, void *const *args, size_t n,
                            void **results, int *errors, double timeout);
