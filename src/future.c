@@ -5,11 +5,11 @@
  * PENDING -> FINISHED for a future completed without running, as
  * concurrent.futures allows). The state word is also what result()
  * parks on, with a PARKED bit so that completing a future nobody waits
- * for makes no system call. Transitions, the callback list and the list
- * of registered waiters are guarded by the future's lock; completing a
- * future happens once, under that lock, and appends the future to the
- * completion order of every registered waiter. Callbacks run after the
- * lock is let go.
+ * for makes no system call (a watcher of ct_wait, as_completed or
+ * ct_wait_any sets it too), and a HAS_FD bit once it gave out a readiness
+ * descriptor. Transitions and the callback list are guarded by the
+ * future's lock; completing a future happens once, under that lock.
+ * Callbacks, wake-ups and notifications come after the lock is let go.
  *
  * Starting a future (PENDING -> RUNNING) is one CAS on the state word,
  * without the lock; cancel moves PENDING -> CANCELLED with a CAS too
@@ -29,11 +29,11 @@
  * the two (its put, then a sequentially consistent look at `closed`;
  * the close's store, then its drain).
  *
- * wait() and as_completed() register one waiter on each future; the
- * waiter records futures in the order they complete (those already done
- * at registration first, in the order given) and wakes its owner through
- * its own sequence word. So as_completed yields in completion order and
- * wait() can tell which completed first.
+ * wait() and as_completed() watch each future (watch.h, the machinery of
+ * ct_wait_any): a node per future whose notification appends the future
+ * to the group's completion order (those already done when the group
+ * opens first, in the order given; each once). So as_completed yields in
+ * completion order and wait() can tell which completed first.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,29 +45,18 @@
 #include "park.h"
 #include "prim.h"
 #include "queue_internal.h"
+#include "readyfd.h"
+#include "watch.h"
 
 enum { PENDING, RUNNING, CANCELLED, FINISHED };
 #define STATE_MASK 0xfu
 #define PARKED 0x10u
+#define HAS_FD 0x20u
 
 struct callback {
     ct_future_callback cb;
     void *arg;
     struct callback *next;
-};
-
-struct waiter {
-    ct_lock lock; /* guards order/norder */
-    _Atomic uint32_t seq;
-    ct_future **order;
-    size_t norder;
-};
-
-struct wnode {
-    struct waiter *w;
-    ct_future *f;
-    int linked; /* on f's waiter list; under f's lock */
-    struct ct__node link;
 };
 
 struct ct_future {
@@ -79,7 +68,6 @@ struct ct_future {
     int error;
     ct_lock lock;
     struct callback *callbacks, *last_callback;
-    struct ct__list waiters; /* of struct wnode */
     ct_future *next;         /* a list of the executor's (after fork) */
     struct ct__future_pool *pool; /* where it goes back to, or NULL */
     void (*free_result)(void *result); /* a result the future owns, freed with it */
@@ -233,6 +221,9 @@ void ct_future_unref(ct_future *f)
     }
     if (f->free_result && f->result)
         f->free_result(f->result);
+    if (atomic_load_explicit(&f->state, memory_order_relaxed) & HAS_FD)
+        ct__readyfd_close(f);
+    ct__diag_forget(f);
     if (f->pool)
         pool_give(f->pool, f);
     else
@@ -260,30 +251,19 @@ static void give(ct_future *f)
 }
 
 
-static void waiter_push(struct waiter *w, ct_future *f)
-{
-    ct__lock_take(&w->lock);
-    w->order[w->norder++] = f;
-    atomic_fetch_add_explicit(&w->seq, 1, memory_order_release);
-    ct__lock_give(&w->lock);
-    ct__park_wake(&w->seq, 1, 0);
-}
-
 /* Move to a final state; called with f->lock held. Returns the callbacks
- * to run once the lock is let go; *wake says whether anyone is parked. */
-static struct callback *complete_locked(ct_future *f, uint32_t state, bool *wake)
+ * to run once the lock is let go; *marks gets the PARKED and HAS_FD bits
+ * the word had (who must hear of it). */
+static struct callback *complete_locked(ct_future *f, uint32_t state, uint32_t *marks)
 {
     /* release: the result is published with the state; the exchange (an
      * RMW on the word a waiter marks PARKED) sees that mark or the
-     * waiter sees this state. */
-    *wake = (atomic_exchange_explicit(&f->state, state, memory_order_acq_rel) & PARKED) != 0;
-    CT__LIST_FOREACH_SAFE(it, &f->waiters)
-    {
-        struct wnode *n = CT__CONTAINER_OF(it, struct wnode, link);
-        ct__list_unlink(&f->waiters, it);
-        n->linked = 0;
-        waiter_push(n->w, f);
-    }
+     * waiter sees this state. HAS_FD stays: the descriptor lives on. */
+    uint32_t old = atomic_load_explicit(&f->state, memory_order_relaxed);
+    while (!atomic_compare_exchange_weak_explicit(&f->state, &old, state | (old & HAS_FD),
+                                                  memory_order_acq_rel, memory_order_relaxed))
+        ;
+    *marks = old & (PARKED | HAS_FD);
     struct callback *cbs = f->callbacks;
     f->callbacks = f->last_callback = NULL;
     return cbs;
@@ -299,10 +279,14 @@ static void run_callback(ct_future *f, struct callback *c)
     }
 }
 
-static void after_complete(ct_future *f, struct callback *cbs, bool wake)
+static void after_complete(ct_future *f, struct callback *cbs, uint32_t marks)
 {
-    if (wake)
+    if (marks & PARKED) {
         ct__park_wake(&f->state, CT__WAKE_ALL, 0);
+        ct__watch_notify(f);
+    }
+    if (marks & HAS_FD)
+        ct__readyfd_sync(f);
     while (cbs) {
         struct callback *next = cbs->next;
         run_callback(f, cbs);
@@ -323,10 +307,10 @@ static int complete(ct_future *f, uint32_t state, int error, void *result)
         f->error = error;
         f->result = error ? NULL : result;
     }
-    bool wake;
-    struct callback *cbs = complete_locked(f, state, &wake);
+    uint32_t marks;
+    struct callback *cbs = complete_locked(f, state, &marks);
     give(f);
-    after_complete(f, cbs, wake);
+    after_complete(f, cbs, marks);
     return 0;
 }
 
@@ -358,7 +342,7 @@ int ct_future_set_running_or_notify_cancel(ct_future *f)
      * submitter wrote before the future was queued is seen by the task. */
     uint32_t s = atomic_load_explicit(&f->state, memory_order_acquire);
     while ((s & STATE_MASK) == PENDING)
-        if (atomic_compare_exchange_weak_explicit(&f->state, &s, (s & PARKED) | RUNNING,
+        if (atomic_compare_exchange_weak_explicit(&f->state, &s, (s & ~STATE_MASK) | RUNNING,
                                                   memory_order_acq_rel, memory_order_acquire))
             return 0;
     return (s & STATE_MASK) == CANCELLED ? CT_ECANCELLED : CT_ESTATE;
@@ -387,10 +371,10 @@ int ct__future_set_owned_result(ct_future *f, void *result, void (*free_result)(
     f->error = 0;
     f->result = result;
     f->free_result = free_result;
-    bool wake;
-    struct callback *cbs = complete_locked(f, FINISHED, &wake);
+    uint32_t marks;
+    struct callback *cbs = complete_locked(f, FINISHED, &marks);
     give(f);
-    after_complete(f, cbs, wake);
+    after_complete(f, cbs, marks);
     return 0;
 }
 
@@ -401,20 +385,20 @@ int ct_future_cancel(ct_future *f)
     uint32_t s = atomic_load_explicit(&f->state, memory_order_acquire), cancelled = 0;
     while ((s & STATE_MASK) == PENDING &&
            !(cancelled = atomic_compare_exchange_weak_explicit(
-                 &f->state, &s, (s & PARKED) | CANCELLED, memory_order_acq_rel,
+                 &f->state, &s, (s & ~STATE_MASK) | CANCELLED, memory_order_acq_rel,
                  memory_order_acquire)))
         ;
     struct callback *cbs = NULL;
-    bool wake = false;
+    uint32_t marks = 0;
     if (cancelled) {
         s = PENDING;
-        cbs = complete_locked(f, CANCELLED, &wake);
+        cbs = complete_locked(f, CANCELLED, &marks);
     } else {
         s &= STATE_MASK;
     }
     give(f);
     if (s == PENDING)
-        after_complete(f, cbs, wake);
+        after_complete(f, cbs, marks);
     return s == PENDING || s == CANCELLED ? 0 : CT_ESTATE;
 }
 
@@ -502,11 +486,22 @@ int ct_future_add_done_callback(ct_future *f, ct_future_callback cb, void *arg)
 
 /* ---- waiting for several futures ---- */
 
+struct group;
+struct gnode {
+    struct ct__watch watch;
+    struct group *g;
+    ct_future *f;
+    _Atomic int recorded;
+};
+
 struct group {
     ct_future **fs; /* unique, in the order given, each with a reference */
     size_t n;
-    struct waiter w;
-    struct wnode *nodes;
+    struct ct__watcher watcher;
+    struct gnode *nodes;
+    ct_lock lock; /* guards order/norder */
+    ct_future **order;
+    size_t norder;
 };
 
 struct entry {
@@ -522,20 +517,50 @@ static int by_future_then_position(const void *a, const void *b)
     return (x->at > y->at) - (x->at < y->at);
 }
 
+/* Append the node's future to the completion order, once. */
+static void record(struct gnode *node)
+{
+    if (atomic_exchange_explicit(&node->recorded, 1, memory_order_acq_rel))
+        return;
+    struct group *g = node->g;
+    ct__lock_take(&g->lock);
+    g->order[g->norder++] = node->f;
+    ct__lock_give(&g->lock);
+}
+
+/* A watched future notified: it completed (watch.h; table lock held). */
+static void on_notify(struct ct__watch *w)
+{
+    struct gnode *node = CT__CONTAINER_OF(w, struct gnode, watch);
+    if (is_done(state_of(node->f)))
+        record(node);
+}
+
+/* Make f's completion notify its watchers: set PARKED unless it is done
+ * (then the caller sees it done). */
+static void arm(ct_future *f)
+{
+    uint32_t s = atomic_load_explicit(&f->state, memory_order_relaxed);
+    while (!is_done(s & STATE_MASK) && !(s & PARKED))
+        ct__mark_parked(&f->state, &s, PARKED);
+}
+
 /* Set up: the unique futures in the order given (a sorted copy finds the
- * first of each duplicate), a waiter registered on each. */
+ * first of each duplicate), each watched. The look after arming records
+ * those already done, in the order given; the others record themselves as
+ * they complete. */
 static int group_open(struct group *g, ct_future *const *fs, size_t n)
 {
     memset(g, 0, sizeof *g);
     size_t cap = n ? n : 1;
     g->fs = malloc(cap * sizeof *g->fs);
-    g->w.order = malloc(cap * sizeof *g->w.order);
+    g->order = malloc(cap * sizeof *g->order);
     g->nodes = calloc(cap, sizeof *g->nodes);
     struct entry *sorted = malloc(cap * sizeof *sorted);
     bool *first = calloc(cap, sizeof *first);
-    if (!g->fs || !g->w.order || !g->nodes || !sorted || !first) {
+    if (!g->fs || !g->order || !g->nodes || !sorted || !first) {
         free(g->fs);
-        free(g->w.order);
+        free(g->order);
         free(g->nodes);
         free(sorted);
         free(first);
@@ -553,19 +578,18 @@ static int group_open(struct group *g, ct_future *const *fs, size_t n)
             g->fs[g->n++] = fs[i];
     free(sorted);
     free(first);
+    g->watcher.fd = -1;
     for (size_t i = 0; i < g->n; i++) {
-        ct_future *f = ct_future_ref(g->fs[i]);
-        struct wnode *node = &g->nodes[i];
-        node->w = &g->w;
-        node->f = f;
-        take(f);
-        if (is_done(state_of(f))) {
-            waiter_push(&g->w, f);
-        } else {
-            node->linked = 1;
-            ct__list_push_back(&f->waiters, &node->link);
-        }
-        give(f);
+        struct gnode *node = &g->nodes[i];
+        node->g = g;
+        node->f = ct_future_ref(g->fs[i]);
+        node->watch.on_notify = on_notify;
+        ct__watch_add(&node->watch, node->f, &g->watcher);
+    }
+    for (size_t i = 0; i < g->n; i++) {
+        arm(g->nodes[i].f);
+        if (is_done(state_of(g->nodes[i].f)))
+            record(&g->nodes[i]);
     }
     return 0;
 }
@@ -573,24 +597,19 @@ static int group_open(struct group *g, ct_future *const *fs, size_t n)
 static void group_close(struct group *g)
 {
     for (size_t i = 0; i < g->n; i++) {
-        struct wnode *node = &g->nodes[i];
-        ct_future *f = node->f;
-        take(f);
-        if (node->linked)
-            ct__list_unlink(&f->waiters, &node->link);
-        give(f);
-        ct_future_unref(f);
+        ct__watch_remove(&g->nodes[i].watch);
+        ct_future_unref(g->nodes[i].f);
     }
     free(g->fs);
-    free(g->w.order);
+    free(g->order);
     free(g->nodes);
 }
 
 static size_t completed(struct group *g)
 {
-    ct__lock_take(&g->w.lock);
-    size_t n = g->w.norder;
-    ct__lock_give(&g->w.lock);
+    ct__lock_take(&g->lock);
+    size_t n = g->norder;
+    ct__lock_give(&g->lock);
     return n;
 }
 
@@ -607,7 +626,7 @@ static bool condition_met(struct group *g, int return_when, size_t ndone)
         return ndone > 0;
     if (return_when == CT_FIRST_EXCEPTION)
         for (size_t i = 0; i < ndone; i++)
-            if (failed(g->w.order[i]))
+            if (failed(g->order[i]))
                 return true;
     return false;
 }
@@ -625,14 +644,14 @@ int ct_wait(ct_future *const *fs, size_t n, int return_when, ct_future **done, s
     if ((rc = group_open(&g, fs, n)) != 0)
         return rc;
     for (;;) {
-        uint32_t seq = atomic_load_explicit(&g.w.seq, memory_order_acquire);
+        uint32_t seq = atomic_load_explicit(&g.watcher.seq, memory_order_acquire);
         if (condition_met(&g, return_when, completed(&g)))
             break;
         if (ct__deadline_passed(dl)) {
             rc = CT_ETIMEDOUT;
             break;
         }
-        rc = ct__park_wait(&g.w.seq, seq, dl, CT__PARK_INTERRUPTIBLE, fs, "futures");
+        rc = ct__park_wait(&g.watcher.seq, seq, dl, CT__PARK_INTERRUPTIBLE, fs, "futures");
         if (rc == CT_EINTERRUPTED || rc == CT_EINTR)
             break; /* the sets are filled as for a timeout */
         rc = 0;
@@ -641,11 +660,11 @@ int ct_wait(ct_future *const *fs, size_t n, int return_when, ct_future **done, s
      * others in the order given. */
     size_t nd = completed(&g), nn = 0;
     if (done && nd)
-        memcpy(done, g.w.order, nd * sizeof *done);
+        memcpy(done, g.order, nd * sizeof *done);
     for (size_t i = 0; i < g.n; i++) {
         bool is_done_now = false;
         for (size_t j = 0; j < nd && !is_done_now; j++)
-            is_done_now = g.w.order[j] == g.fs[i];
+            is_done_now = g.order[j] == g.fs[i];
         if (!is_done_now) {
             if (not_done)
                 not_done[nn] = g.fs[i];
@@ -691,14 +710,15 @@ int ct_as_completed_next(ct_as_completed *it, ct_future **f)
     if (it->yielded == it->g.n)
         return CT_EEMPTY;
     for (;;) {
-        uint32_t seq = atomic_load_explicit(&it->g.w.seq, memory_order_acquire);
+        uint32_t seq = atomic_load_explicit(&it->g.watcher.seq, memory_order_acquire);
         if (completed(&it->g) > it->yielded) {
-            *f = it->g.w.order[it->yielded++];
+            *f = it->g.order[it->yielded++];
             return 0;
         }
         if (ct__deadline_passed(it->dl))
             return CT_ETIMEDOUT;
-        int rc = ct__park_wait(&it->g.w.seq, seq, it->dl, CT__PARK_INTERRUPTIBLE, it, "futures");
+        int rc =
+            ct__park_wait(&it->g.watcher.seq, seq, it->dl, CT__PARK_INTERRUPTIBLE, it, "futures");
         if (rc == CT_EINTERRUPTED || rc == CT_EINTR)
             return rc;
     }
@@ -716,4 +736,29 @@ void ct_as_completed_unref(ct_as_completed *it)
         return;
     group_close(&it->g);
     free(it);
+}
+
+/* ---- waiting on many, descriptors ---- */
+
+bool ct__future_ready(const ct_future *f)
+{
+    return is_done(state_of(f));
+}
+
+void ct__future_arm(ct_future *f)
+{
+    arm(f);
+}
+
+static bool ready_for_fd(const void *f)
+{
+    return is_done(state_of(f));
+}
+
+int ct_future_fd(ct_future *f, int *fd)
+{
+    /* The bit first, so that the completion syncs; then the descriptor,
+     * which takes the state it finds. */
+    atomic_fetch_or_explicit(&f->state, HAS_FD, memory_order_seq_cst);
+    return ct__readyfd_get(f, ready_for_fd, fd);
 }

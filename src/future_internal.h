@@ -44,4 +44,9 @@ CT__HIDDEN void ct__future_fail(ct_future *f, int code);
 CT__HIDDEN int ct__future_set_owned_result(ct_future *f, void *result,
                                            void (*free_result)(void *result));
 
+/* Waiting on many (wait.c): whether f is done; make its completion
+ * notify watchers. */
+CT__HIDDEN bool ct__future_ready(const ct_future *f);
+CT__HIDDEN void ct__future_arm(ct_future *f);
+
 #endif

@@ -94,6 +94,8 @@
 #include "park.h"
 #include "prim.h"
 #include "queue_internal.h"
+#include "readyfd.h"
+#include "watch.h"
 
 enum { FIFO, LIFO, PRIORITY, SIMPLE };
 enum { RING, SEG, HEAP };
@@ -134,9 +136,15 @@ struct entry {
  * when `waiters` is not 0. */
 struct wq {
     _Atomic uint32_t seq;
-    _Atomic uint32_t waiters;
+    _Atomic uint32_t waiters; /* sleepers, plus WATCHER per watcher */
     _Atomic uint32_t waking; /* 1 from a wake-one until a woken waiter runs */
+    struct ct_queue *q;      /* the queue it belongs to */
 };
+
+/* Watchers (ct_wait_any on a queue, a readiness descriptor) count in the
+ * high half of `waiters`, so that a change they care about takes the
+ * wake path, which notifies them; a queue nobody watches pays nothing. */
+#define WATCHER (1u << 16)
 
 struct ct_queue {
     _Atomic int refs;
@@ -169,6 +177,7 @@ struct ct_queue {
     _Atomic(struct block *) spare; /* SEG: one emptied block kept for reuse */
     _Alignas(64) _Atomic uint64_t done; /* task_done calls + dropped items */
     ct_lock drop_lock;                  /* guards the dropped list */
+    _Atomic int has_fd;                 /* gave out a readiness descriptor */
     void **dropped;
     size_t ndropped, dropped_head, dropped_cap;
 };
@@ -202,6 +211,16 @@ static void notify(_Atomic uint32_t *word)
         ct__count_advance(word, 0);
 }
 
+static bool fd_ready(const void *q);
+
+/* Tell the watchers of w (and the queue's descriptor) that it changed. */
+static void watchers_changed(struct wq *w)
+{
+    ct__watch_notify(w);
+    if (atomic_load_explicit(&w->q->has_fd, memory_order_acquire))
+        ct__readyfd_sync(w->q);
+}
+
 /* After a change one waiter can use (an item, a free slot): wake one
  * waiter of w, if any; n = CT__WAKE_ALL for a change all can use. Costs
  * one load when nobody waits. One at a time, as a condition variable's
@@ -212,8 +231,14 @@ static void wake(struct wq *w, int n)
     /* seq_cst: the change was published seq_cst before these reads;
      * pairs with the waiter's count-then-look in wait_until, and with a
      * woken waiter's clear-then-look of `waking`. */
-    if (atomic_load_explicit(&w->waiters, memory_order_seq_cst) == 0)
+    uint32_t waiting = atomic_load_explicit(&w->waiters, memory_order_seq_cst);
+    if (waiting == 0)
         return;
+    if (CT__UNLIKELY(waiting >= WATCHER)) {
+        watchers_changed(w);
+        if ((waiting & (WATCHER - 1)) == 0)
+            return;
+    }
     /* One wake-one in flight at a time: until the woken thread runs, a
      * second call would only wake another thread for the same change,
      * or (oversubscribed) make a system call for a thread that is no
@@ -505,6 +530,9 @@ static int seg_get(struct ct_queue *q, void **item, void **aux)
                 destroy_block(q, b, 0);
             else if (atomic_fetch_or_explicit(&s->state, READ, memory_order_acq_rel) & DESTROY)
                 destroy_block(q, b, off + 1);
+            /* Nobody waits for room in an unbounded queue, but a watcher
+             * of it (a readiness descriptor) hears of the get. */
+            wake(&q->not_full, 1);
             return 0;
         }
         b = atomic_load_explicit(&q->head_block, memory_order_acquire);
@@ -719,6 +747,7 @@ static int make(ct_queue **out, int kind, const ct_queue_opts *opts)
         return CT_ENOMEM;
     memset(q, 0, sizeof *q);
     atomic_init(&q->refs, 1);
+    q->not_empty.q = q->not_full.q = q->all_done.q = q;
     q->kind = kind;
     q->maxsize = opts->maxsize > 0 ? opts->maxsize : 0;
     q->opts = *opts;
@@ -727,6 +756,10 @@ static int make(ct_queue **out, int kind, const ct_queue_opts *opts)
     } else if (q->maxsize > 0) {
         q->engine = RING;
         q->cap = q->maxsize > 1 ? (uint64_t)q->maxsize : 2;
+        if (q->cap > SIZE_MAX / sizeof *q->slots) { /* storage the size of memory */
+            free(q);
+            return CT_ENOMEM;
+        }
         q->mask = (q->cap & (q->cap - 1)) == 0 ? q->cap - 1 : 0;
         q->slots = malloc(q->cap * sizeof *q->slots);
         if (!q->slots) {
@@ -808,6 +841,9 @@ void ct_queue_unref(ct_queue *q)
                 "callback to hand them to\n",
                 left);
     }
+    if (atomic_load_explicit(&q->has_fd, memory_order_relaxed))
+        ct__readyfd_close(q);
+    ct__diag_forget(q);
     free_storage(q);
     free(q);
 }
@@ -1187,4 +1223,44 @@ bool ct_simple_queue_empty(const ct_simple_queue *q)
 size_t ct_simple_queue_qsize(const ct_simple_queue *q)
 {
     return ct_queue_qsize((const ct_queue *)(const void *)q);
+}
+
+/* ---- waiting on many, descriptors ---- */
+
+const void *ct__queue_watch_key(const ct_queue *q, bool not_full)
+{
+    return not_full ? (const void *)&q->not_full : (const void *)&q->not_empty;
+}
+
+void ct__queue_watch(ct_queue *q, bool not_full, bool on)
+{
+    struct wq *w = not_full ? &q->not_full : &q->not_empty;
+    if (on) /* seq_cst: counted before the watcher's last look */
+        atomic_fetch_add_explicit(&w->waiters, WATCHER, memory_order_seq_cst);
+    else
+        atomic_fetch_sub_explicit(&w->waiters, WATCHER, memory_order_relaxed);
+}
+
+bool ct__queue_ready(const ct_queue *q, bool not_full)
+{
+    return not_full ? can_put(q) : can_get(q);
+}
+
+static bool fd_ready(const void *q)
+{
+    return can_get(q);
+}
+
+int ct_queue_fd(ct_queue *q, int *fd)
+{
+    int expected = 0;
+    /* The first request counts the descriptor as a watcher of both ends,
+     * so that every put and get syncs it from now on; then makes it,
+     * with the state it finds. */
+    if (atomic_compare_exchange_strong_explicit(&q->has_fd, &expected, 1, memory_order_seq_cst,
+                                                memory_order_relaxed)) {
+        ct__queue_watch(q, false, true);
+        ct__queue_watch(q, true, true);
+    }
+    return ct__readyfd_get(q, fd_ready, fd);
 }

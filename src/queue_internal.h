@@ -49,6 +49,13 @@ CT__HIDDEN void ct__fifo_salvage(ct_queue *q, void (*each)(void *a, void *b, voi
 CT__HIDDEN int ct__queue_try_put(ct_queue *q, void *item);
 CT__HIDDEN int ct__queue_try_get(ct_queue *q, void **item);
 
+/* Waiting on many (wait.c): the address watchers of one end of q are
+ * notified on (not_full: room; else: an item), counting them in while
+ * they watch, and whether that end is ready (shut down counts). */
+CT__HIDDEN const void *ct__queue_watch_key(const ct_queue *q, bool not_full);
+CT__HIDDEN void ct__queue_watch(ct_queue *q, bool not_full, bool on);
+CT__HIDDEN bool ct__queue_ready(const ct_queue *q, bool not_full);
+
 /* Test hook: when set, called by every put of a FIFO or SimpleQueue
  * after it has claimed its slot and before it fills it, as a preemption
  * there would fall. */

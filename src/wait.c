@@ -25,7 +25,9 @@
 
 #include "cthreading/process.h"
 #include "cthreading/wait.h"
+#include "future_internal.h"
 #include "prim.h"
+#include "queue_internal.h"
 #include "thread_internal.h"
 #include "watch.h"
 
@@ -45,9 +47,27 @@ static int watch(const ct_waitable *e, enum phase phase)
         int fd;
         return phase == START ? ct_process_sentinel((ct_process *)e->object, &fd) : 0;
     }
+    case CT_WAIT_FUTURE:
+        if (phase != STOP)
+            ct__future_arm((ct_future *)e->object);
+        return 0;
+    case CT_WAIT_QUEUE_NOT_EMPTY:
+    case CT_WAIT_QUEUE_NOT_FULL:
+        if (phase != REARM)
+            ct__queue_watch((ct_queue *)e->object, e->kind == CT_WAIT_QUEUE_NOT_FULL,
+                            phase == START);
+        return 0;
     default:
         return CT_EINVAL;
     }
+}
+
+/* The address the entry's object notifies watchers on. */
+static const void *key_of(const ct_waitable *e)
+{
+    if (e->kind == CT_WAIT_QUEUE_NOT_EMPTY || e->kind == CT_WAIT_QUEUE_NOT_FULL)
+        return ct__queue_watch_key(e->object, e->kind == CT_WAIT_QUEUE_NOT_FULL);
+    return e->object;
 }
 
 static bool ready(const ct_waitable *e)
@@ -61,6 +81,11 @@ static bool ready(const ct_waitable *e)
         return ct__thread_ended(e->object);
     case CT_WAIT_PROCESS:
         return !ct_process_is_alive((ct_process *)e->object);
+    case CT_WAIT_FUTURE:
+        return ct__future_ready(e->object);
+    case CT_WAIT_QUEUE_NOT_EMPTY:
+    case CT_WAIT_QUEUE_NOT_FULL:
+        return ct__queue_ready(e->object, e->kind == CT_WAIT_QUEUE_NOT_FULL);
     default:
         return false;
     }
@@ -112,7 +137,7 @@ static int wait_many(ct_waitable *set, size_t n, bool all, size_t *first, double
         return CT_ENORES;
     }
     for (size_t i = 0; i < n; i++)
-        ct__watch_add(&nodes[i], set[i].object, &w);
+        ct__watch_add(&nodes[i], key_of(&set[i]), &w);
     size_t started = 0;
     while (started < n && (rc = watch(&set[started], START)) == 0)
         started++;

@@ -61,6 +61,8 @@ void ct__watch_notify_slow(const void *object)
             continue;
         /* Under the lock, so the watcher (which unlinks under it) is
          * still there. */
+        if (n->on_notify)
+            n->on_notify(n);
         atomic_fetch_add_explicit(&n->watcher->seq, 1, memory_order_release);
         ct__park_wake(&n->watcher->seq, 1, 0);
         if (n->watcher->fd >= 0) {

@@ -31,6 +31,9 @@ struct ct__watcher {
 struct ct__watch {
     const void *object;
     struct ct__watcher *watcher;
+    /* Optional: called under the table's lock when the object notifies,
+     * before the watcher is woken (ct_wait records completion order so). */
+    void (*on_notify)(struct ct__watch *node);
     struct ct__node link;
 };
 
@@ -43,7 +46,8 @@ static inline bool ct__watched(void)
     return atomic_load_explicit(&ct__watch_count, memory_order_seq_cst) != 0;
 }
 
-/* Link / unlink a node (the watcher's own thread). */
+/* Link / unlink a node (the watcher's own thread). add keeps the node's
+ * on_notify (set it before, or leave it NULL). */
 CT__HIDDEN void ct__watch_add(struct ct__watch *node, const void *object, struct ct__watcher *w);
 CT__HIDDEN void ct__watch_remove(struct ct__watch *node);
 

@@ -270,6 +270,104 @@ START_TEST(test_wait_any_process_ends)
 }
 END_TEST
 
+/* Futures and queues in one set: a future completing, an item arriving,
+ * room appearing; readiness only (the item stays in the queue). */
+static ct_future *fut;
+static ct_queue *q_in, *q_out;
+
+static void complete_future(void *arg, int i)
+{
+    (void)arg;
+    (void)i;
+    ct_future_set_result(fut, NULL);
+}
+
+static void put_item(void *arg, int i)
+{
+    (void)i;
+    ct_queue_put(q_in, arg, CT_FOREVER);
+}
+
+static void get_item(void *arg, int i)
+{
+    (void)arg;
+    (void)i;
+    void *item;
+    ct_queue_get(q_out, &item, CT_FOREVER);
+}
+
+START_TEST(test_wait_any_futures_and_queues)
+{
+    ck_assert_ct(ct_future_new(&fut));
+    ck_assert_ct(ct_queue_new(&q_in, NULL));
+    ck_assert_ct(ct_queue_new(&q_out, &(ct_queue_opts){.maxsize = 1}));
+    ck_assert_ct(ct_queue_put(q_out, &fut, 0)); /* full */
+    ct_waitable set[3] = {CT_ON_FUTURE(fut), CT_ON_GET(q_in), CT_ON_PUT(q_out)};
+    ck_assert_ct_err(ct_wait_any(set, 3, NULL, 0), CT_ETIMEDOUT);
+
+    size_t first;
+    bunch *b = bunch_start(put_item, &first, 1);
+    ck_assert_ct(ct_wait_any(set, 3, &first, CT_FOREVER));
+    bunch_join(b);
+    ck_assert_uint_eq(first, 1);
+    ck_assert_uint_eq(ct_queue_qsize(q_in), 1); /* nothing taken */
+    void *item;
+    ck_assert_ct(ct_queue_get(q_in, &item, 0));
+    ck_assert_ct(ct_queue_task_done(q_in));
+
+    b = bunch_start(get_item, NULL, 1);
+    ck_assert_ct(ct_wait_any(set, 3, &first, CT_FOREVER));
+    bunch_join(b);
+    ck_assert_uint_eq(first, 2);
+    ck_assert_ct(ct_queue_put(q_out, &fut, 0));
+
+    b = bunch_start(complete_future, NULL, 1);
+    ck_assert_ct(ct_wait_any(set, 3, &first, CT_FOREVER));
+    bunch_join(b);
+    ck_assert_uint_eq(first, 0);
+
+    /* A shut-down queue counts as ready at both ends. */
+    ck_assert_ct(ct_queue_shutdown(q_in, 0));
+    ck_assert_ct(ct_wait_all(set, 2, 0));
+    ct_future_unref(fut);
+    ct_queue_unref(q_in);
+    void *left;
+    ck_assert_ct(ct_queue_get(q_out, &left, 0));
+    ct_queue_unref(q_out);
+}
+END_TEST
+
+/* Many puts and gets while another thread waits on the queue's two ends
+ * over and over: no notification is lost. */
+static void producer_consumer(void *arg, int i)
+{
+    (void)arg;
+    if (i == 0) {
+        int got = 0;
+        while (got < 20000) {
+            ct_waitable set[1] = {CT_ON_GET(q_in)};
+            ck_assert_ct(ct_wait_any(set, 1, NULL, 10));
+            void *item;
+            while (ct_queue_get(q_in, &item, 0) == 0) {
+                ct_queue_task_done(q_in);
+                got++;
+            }
+        }
+    } else {
+        for (int r = 0; r < 20000; r++)
+            ct_queue_put(q_in, NULL, CT_FOREVER);
+        ct_queue_shutdown(q_in, 0);
+    }
+}
+
+START_TEST(test_wait_any_queue_stress)
+{
+    ck_assert_ct(ct_queue_new(&q_in, &(ct_queue_opts){.maxsize = 8}));
+    bunch_join(bunch_start(producer_consumer, NULL, 2));
+    ct_queue_unref(q_in);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("wait");
@@ -282,6 +380,8 @@ static Suite *make_suite(void)
     CT_ADD_TEST(s, test_wait_any_interrupted, 10);
     CT_ADD_TEST(s, test_wait_any_stress, 30);
     CT_ADD_TEST(s, test_wait_any_process_ends, 40);
+    CT_ADD_TEST(s, test_wait_any_futures_and_queues, 10);
+    CT_ADD_TEST(s, test_wait_any_queue_stress, 60);
     return s;
 }
 

@@ -85,6 +85,17 @@ typedef int (*ct_future_callback)(ct_future *f, void *arg);
 /* Returns 0 or CT_ENOMEM. Callbacks run in the order they were added. */
 CT_API int ct_future_add_done_callback(ct_future *f, ct_future_callback cb, void *arg);
 
+/*
+ * ct_future_fd - a file descriptor that becomes readable when the future
+ * is done and stays readable, for poll, epoll, libuv, GLib's main loop or
+ * asyncio (an eventfd, made on the first call; later calls return the
+ * same one). The future owns it: do not read from it or close it; it is
+ * closed with the future's last unref. A future that never gave one out
+ * pays nothing for this. Returns 0, CT_ENOMEM, CT_ENORES (no descriptor
+ * left). Does not block.
+ */
+CT_API int ct_future_fd(ct_future *f, int *fd);
+
 /* ---- completing a future yourself (for executors and their like) ---- */
 
 /*

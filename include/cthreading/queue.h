@@ -136,6 +136,21 @@ CT_API int ct_queue_shutdown(ct_queue *q, unsigned flags);
 CT_API int ct_queue_take_dropped(ct_queue *q, void **item);
 
 /*
+ * ct_queue_fd - a file descriptor that is readable exactly while a get
+ * would not wait (an item is there, or the queue is shut down), for poll,
+ * epoll (level- or edge-triggered), libuv, GLib's main loop or asyncio,
+ * without a helper thread: an eventfd made on the first call (later calls
+ * return the same one). The queue owns it: do not read from it or close
+ * it; it is closed with the queue's last unref. A queue that never gave
+ * one out pays nothing for this; one that did pays a system call on the
+ * puts and gets that change whether it is empty. After the descriptor
+ * reports readable, get with timeout 0: another thread may have taken
+ * the item. Returns 0, CT_ENOMEM, CT_ENORES (no descriptor left). Does
+ * not block.
+ */
+CT_API int ct_queue_fd(ct_queue *q, int *fd);
+
+/*
  * SimpleQueue: an unbounded FIFO without task tracking or shutdown.
  * put never waits for room or for other threads: it takes the queue's
  * internal lock only for a few instructions and never while user code
